@@ -1,0 +1,75 @@
+// Command-line pieces both roles share: argv clean-up, paths, prompts, and the operator-facing lines that the
+// reference prints the same way for SMP and XFTP (server-operations.md §1).
+#pragma once
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/certs.hpp"
+#include "core/server.hpp"
+
+namespace sr::cli {
+
+// Exit with this status after printing what was wrong (thrown by helpers, caught in the role's main).
+struct Exit {
+  int code;
+};
+
+// argv[1..] without GHC RTS blocks: every "+RTS … -RTS" span is removed, "+RTS" without "-RTS" consumes the
+// rest, "--RTS" ends RTS processing and is removed itself (spec §1.1; packaged units append "+RTS -N -RTS").
+std::vector<std::string> strip_rts(int argc, const char* const* argv);
+
+struct Paths {
+  std::filesystem::path cfg;  // configuration directory
+  std::filesystem::path log;  // state ("log") directory
+};
+// Env override, where set and non-empty, else the default (spec §1.1).
+Paths role_paths(const char* cfg_env, const char* default_cfg, const char* log_env, const char* default_log);
+
+// Prints text (no newline) and reads one line from stdin; end of input throws Exit{1} after the reference's
+// message, like the reference's I/O error.
+std::string prompt(std::string_view text);
+// y/Y/n/N, empty → default; anything else re-prompts after "Invalid input, please enter 'y' or 'n'".
+bool on_off_prompt(std::string_view text, bool default_value);
+// "Continue (Y/n): ": only an exact "Y" proceeds.
+bool confirm_y(std::string_view text);
+
+// The CA-key warning block (6 lines, spec §1.5).
+void warn_ca_private_key(const std::filesystem::path& ca_key);
+// "Server source code: <uri>" or the two warning lines.
+void print_source_code(const std::optional<std::string>& uri);
+// The reference's showTTL: largest unit dividing exactly; "21 days", "36 hours", "1 days".
+std::string show_ttl(int64_t seconds);
+
+// Start-up fingerprint check: first line of <cfg>/fingerprint vs base64url(SHA-256(ca.crt)).
+// Mismatch → stdout "Stored fingerprint is invalid.", Exit{1}. Returns the fingerprint.
+std::string check_fingerprint(const std::filesystem::path& cfg);
+
+// "<product> v6.5.5.0 / <commit7>" (product: "SMP server" or "SimpleX XFTP server").
+std::string banner(std::string_view product);
+
+// Step 1 of init for both roles: empty <cfg> and <log> if they exist, create both (with parents), create the CA
+// and online credentials and the fingerprint file. Returns the fingerprint.
+std::string init_credentials(const Paths& paths, certs::KeyAlg alg, const std::string& cn);
+
+// `cert [-a ALG] [--cn FQDN]` for both roles (spec §1.6): defaults from server.crt, new online credentials,
+// prints "Generated new server credentials" and the CA-key warning block. Returns the exit code.
+int run_cert(const Paths& paths, std::optional<certs::KeyAlg> alg, std::optional<std::string> cn);
+
+// `delete` for both roles (spec §1.8): the warning, "Continue (Y/n): ", exact Y deletes <cfg> and <log>.
+int run_delete(const Paths& paths);
+
+// Loads the TLS identity [server.crt…, ca.crt…] + server.key from <cfg>. Missing files: the reference's block
+// ("----------", "Error: no <proto> credentials: <paths>") and Exit{1}; unloadable: "invalid credential", Exit{1}.
+tls::CtxPtr load_server_credentials(const std::filesystem::path& cfg, std::string_view proto,
+                                    const tls::ServerOptions& options = {});
+
+// Runs the TLS server until SIGINT/SIGTERM, then stops gracefully and logs NOTE "Server stopped".
+// A port in use prints which port and how to fix it, and returns 1. Returns the exit code.
+int serve_until_signal(tls::CtxPtr ctx, net::ServerOptions options, net::Handler handler);
+
+}  // namespace sr::cli

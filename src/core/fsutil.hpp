@@ -1,0 +1,26 @@
+// Small file-system helpers with error messages that name the path.
+#pragma once
+#include <filesystem>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+namespace sr::fs {
+
+struct FileError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Whole file as bytes; throws FileError("<path>: <strerror>").
+std::string read_file(const std::filesystem::path& path);
+// Writes atomically (temp file + rename) with the given mode; throws FileError.
+void write_file(const std::filesystem::path& path, std::string_view content, unsigned mode = 0644);
+// First line without the trailing newline; nullopt when the file does not exist.
+std::optional<std::string> read_first_line(const std::filesystem::path& path);
+// Removes every entry inside dir (dir itself stays); no-op when dir does not exist.
+void empty_directory(const std::filesystem::path& dir);
+
+// Environment variable; unset or empty → nullopt (the reference treats empty as "use the default").
+std::optional<std::string> getenv_nonempty(const char* name);
+
+}  // namespace sr::fs

@@ -1,0 +1,61 @@
+// One thin wrapper over the TLS/X.509 API that OpenSSL 3 and BoringSSL share (smp-transport.md §3, §9).
+// Everything backend-specific stays inside tls.cpp/certs.cpp behind SR_TLS_OPENSSL / SR_TLS_BORINGSSL.
+#pragma once
+#include <openssl/ssl.h>
+
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sr::tls {
+
+struct TlsError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct CtxFree {
+  void operator()(SSL_CTX* c) const { SSL_CTX_free(c); }
+};
+using CtxPtr = std::shared_ptr<SSL_CTX>;
+
+const char* backend_name();   // "OpenSSL 3.0.x" or "BoringSSL"
+bool ed448_supported();       // false in a BoringSSL build
+
+// The last error(s) of the backend's error queue as one line, for messages.
+std::string last_error();
+
+// The reference server's ALPN list; any negotiated name means "full version range" (transport §3.5).
+inline const std::vector<std::string> kServerAlpn = {"smp/1", "h2", "http/1.1"};
+
+struct ServerOptions {
+  std::vector<std::string> alpn = kServerAlpn;
+  bool request_client_cert = false;  // SMP service certificates (§3.8): request, accept any, check later
+};
+
+// Server context per transport §9: TLS 1.2+1.3, CHACHA20-POLY1305 suites, groups X448:X25519 (X25519 only in
+// BoringSSL), sigalgs ed448:ed25519, no tickets, no session cache, no renegotiation, SSL_MODE_RELEASE_BUFFERS,
+// ALPN walk over the client's list (fatal no_application_protocol when nothing matches), tls-unique capture.
+// The certificate chain sent is every certificate of cert_file followed by every certificate of ca_file.
+// Throws TlsError naming the file that failed.
+CtxPtr make_server_context(const std::string& cert_file, const std::string& ca_file, const std::string& key_file,
+                           const ServerOptions& options = {});
+
+// Client context with the same parameter lists, the given ALPN list, no verification by the library (callers
+// check the chain and the key hash themselves, transport §3.4).
+CtxPtr make_client_context(const std::vector<std::string>& alpn = {"smp/1"});
+
+// Must be called on every SSL created from our contexts before the handshake (installs tls-unique capture).
+void prepare(SSL* ssl);
+
+// After the handshake: tls-unique = verify_data of the CLIENT's Finished message (transport §3.6): 32 bytes in
+// TLS 1.3, 12 in TLS 1.2. Server side: the Finished received; client side: the Finished sent. Empty if unknown.
+std::vector<uint8_t> session_id(const SSL* ssl);
+std::string alpn_selected(const SSL* ssl);  // empty when no ALPN was negotiated
+
+// DER encodings of the peer's chain, leaf first (server side: leaf + SSL_get_peer_cert_chain).
+std::vector<std::vector<uint8_t>> peer_chain_der(const SSL* ssl);
+
+}  // namespace sr::tls
