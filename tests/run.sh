@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Runs every test: builds simplex-relay with each TLS backend (OpenSSL 3 and BoringSSL), both with
+# AddressSanitizer + UndefinedBehaviorSanitizer, runs the Catch2 unit and integration suites of each, and ends with
+# one line "N passed, M failed" (test cases over all runs). Exit 0 only when everything passed.
+#
+#   tests/run.sh                 both backends
+#   SR_BACKENDS=openssl tests/run.sh
+#   tests/run.sh "[smp-cli]"     pass a Catch2 test spec to every suite
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+backends=${SR_BACKENDS:-openssl boringssl}
+spec=("$@")
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:strict_string_checks=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+
+passed=0
+failed=0
+logdir=$(mktemp -d /tmp/sr-tests-XXXXXX)
+
+count() {  # count <log> → adds the Catch2 summary of one suite run to the totals
+  local log=$1 p f
+  if grep -qE '^All tests passed \(' "$log"; then
+    p=$(grep -E '^All tests passed \(' "$log" | tail -1 | sed -E 's/.* in ([0-9]+) test cases?\)/\1/')
+    f=0
+  elif grep -qE '^test cases:' "$log"; then
+    local line
+    line=$(grep -E '^test cases:' "$log" | tail -1)
+    p=$(sed -nE 's/.*\| *([0-9]+) passed.*/\1/p' <<<"$line"); p=${p:-0}
+    f=$(sed -nE 's/.*\| *([0-9]+) failed.*/\1/p' <<<"$line"); f=${f:-0}
+  else
+    p=0; f=1   # the suite crashed or printed no summary: count it as one failure
+  fi
+  passed=$((passed + p)); failed=$((failed + f))
+}
+
+for backend in $backends; do
+  dir=build-test-$backend
+  if [ ! -f "$dir/build.ninja" ]; then
+    meson setup "$dir" -Dtls="$backend" -Db_sanitize=address,undefined -Db_lundef=false --wrap-mode=nodownload \
+      >"$logdir/setup-$backend.log" 2>&1 || { cat "$logdir/setup-$backend.log"; failed=$((failed + 1)); continue; }
+  fi
+  if ! ninja -C "$dir" >"$logdir/build-$backend.log" 2>&1; then
+    tail -50 "$logdir/build-$backend.log"
+    echo "build with TLS backend $backend FAILED"
+    failed=$((failed + 1))
+    continue
+  fi
+  for suite in unit_tests integration_tests; do
+    log="$logdir/$backend-$suite.log"
+    echo "=== $backend: $suite"
+    "$dir/tests/$suite" "${spec[@]}" 2>&1 | tee "$log" | grep -vE '^\s*$' | tail -40
+    count "$log"
+  done
+done
+
+rm -rf "$logdir"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
