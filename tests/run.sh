@@ -54,6 +54,24 @@ for backend in $backends; do
   done
 done
 
+# `meson install` puts the binary and its two multi-call symlinks side by side.
+check_install() {
+  local dir=$1 dest
+  dest=$(mktemp -d /tmp/sr-install-XXXXXX)
+  if DESTDIR="$dest" meson install -C "$dir" --no-rebuild >"$logdir/install.log" 2>&1 &&
+     bin=$(find "$dest" -type f -name simplex-relay) && [ -n "$bin" ] &&
+     [ "$(readlink "$(dirname "$bin")/smp-server")" = simplex-relay ] &&
+     [ "$(readlink "$(dirname "$bin")/xftp-server")" = simplex-relay ] &&
+     "$(dirname "$bin")/smp-server" --version | grep -q '^SMP server v'; then
+    echo "install: simplex-relay, smp-server and xftp-server installed"; passed=$((passed + 1))
+  else
+    echo "install check FAILED"; cat "$logdir/install.log"; failed=$((failed + 1))
+  fi
+  rm -rf "$dest"
+}
+first=${backends%% *}
+[ -f "build-test-$first/build.ninja" ] && check_install "build-test-$first"
+
 rm -rf "$logdir"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
