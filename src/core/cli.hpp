@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/certs.hpp"
+#include "core/config.hpp"
 #include "core/server.hpp"
 
 namespace sr::cli {
@@ -71,5 +72,35 @@ tls::CtxPtr load_server_credentials(const std::filesystem::path& cfg, std::strin
 // Runs the TLS server until SIGINT/SIGTERM, then stops gracefully and logs NOTE "Server stopped".
 // A port in use prints which port and how to fix it, and returns 1. Returns the exit code.
 int serve_until_signal(tls::CtxPtr ctx, net::ServerOptions options, net::Handler handler);
+
+
+// ---- Configuration file lookup shared by the roles' commands that need an initialized server ----------------
+
+// <cfg>/<stem>.ini, else <cfg>/<stem>.toml, whichever exists (nullopt: neither). Used by `init` to refuse.
+std::optional<std::filesystem::path> existing_config_file(const std::filesystem::path& cfg, std::string_view stem);
+// The file `start`/`cert`/`journal` read: <cfg>/<stem>.ini, or <cfg>/<stem>.toml when only that exists.
+// Neither: stdout "Error: server is not initialized (<cfg>/<stem>.ini does not exist)." and
+// "Run `<program> init`.", Exit{1}. Both: stdout error naming both files and asking to remove one, Exit{1}.
+std::filesystem::path require_config_file(const std::filesystem::path& cfg, std::string_view stem,
+                                          std::string_view program);
+// config::Source::load; a ConfigError is printed to stderr and ends with Exit{1}; each INI warning becomes a
+// WARN log line "<file>:<line>: <message>".
+config::Source load_config_source(const std::filesystem::path& file);
+
+// ---- Help and usage errors in the layout of optparse-applicative (the reference's option parser) -----------
+
+// One row of an "Available options:" / "Available commands:" table.
+struct HelpRow {
+  std::string left;   // "-a,--sign-algorithm ALG" or a command name
+  std::string right;  // description, wrapped at 80 columns
+};
+// Rows indented by 2, descriptions from column 27 (next line when `left` is wider than 24), no trailing newline.
+std::string format_rows(const std::vector<HelpRow>& rows);
+// "Usage: <prefix> item item ..." wrapped at 80 columns, continuation lines aligned after "<prefix> ".
+std::string format_usage(std::string_view prefix, const std::vector<std::string>& items);
+// Words of text filled to 80 columns, every line indented by `indent` spaces.
+std::string format_paragraph(std::string_view text, size_t indent);
+// A parse error: "<message>", an empty line and the usage on stderr; returns 1 (the exit code).
+int usage_error(std::string_view message, std::string_view usage);
 
 }  // namespace sr::cli

@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 #include <filesystem>
+#include <initializer_list>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -60,10 +61,20 @@ class Source {
   // Builds "<file>:<line>: [SECTION] key: <problem>" for a value at a known line.
   [[noreturn]] void fail(std::string_view section, std::string_view key, const ini::Value& v,
                          std::string_view problem) const;
+  // fail() with "invalid value '<text>', expected <expected>".
+  [[noreturn]] void invalid(std::string_view section, std::string_view key, const ini::Value& v,
+                            std::string_view expected) const;
+  // "<file>: no key <key> in section <SECTION>; add `<key> = <example>` to [SECTION]" (the example is given in
+  // INI form and shown in TOML form for a TOML file), followed by " (<reason>)" when a reason is given.
+  [[noreturn]] void missing(std::string_view section, std::string_view key, std::string_view example = {},
+                            std::string_view reason = {}) const;
+
+  bool is_toml() const { return toml_; }
 
  private:
   std::filesystem::path path_;
   ini::Document doc_;
+  bool toml_ = false;
 };
 
 // Value syntax helpers shared by the readers, `init` option checks and the tests.
@@ -71,6 +82,14 @@ bool valid_password(std::string_view pw);
 std::optional<uint64_t> parse_size(std::string_view text);  // "10gb" → 10737418240
 std::string format_size(uint64_t bytes);                     // largest exact unit: 10737418240 → "10gb"
 std::optional<std::string> parse_country(std::string_view text);
+// Decimal with an optional leading '-' (the reference's `read` for the values operators write).
+std::optional<int64_t> parse_int(std::string_view text);
+// Comma-separated ports without spaces, each 1..65535.
+std::optional<std::vector<uint16_t>> parse_ports(std::string_view text);
+// SOCKS proxy address `[IPv4|IPv6][:port]` (IPv6 in brackets when a port follows), normalised as the reference
+// prints it: "a.b.c.d:port" or "[v6]:port", host 127.0.0.1 and port 9050 when omitted; `localhost` is taken as
+// 127.0.0.1 (superset, spec §8 Q7). Used for `[PROXY] socks_proxy` and `init --socks-proxy`.
+std::optional<std::string> parse_socks_proxy(std::string_view text);
 
 // [INFORMATION] (spec §3.3, §5.6): shared by both roles.
 struct ServerInformation {
@@ -92,12 +111,13 @@ InactiveClients read_inactive_clients(const Source& src);
 struct WebConfig {
   std::optional<std::string> static_path;
   std::optional<uint16_t> http;   // invalid value ignored (reference)
-  std::optional<uint16_t> https;  // SMP only
+  std::optional<uint16_t> https;  // invalid value ignored (reference); XFTP: a separate HTTPS static server
   std::optional<std::string> cert, key;
 };
 WebConfig read_web(const Source& src);
 
-// Our extensions in [TRANSPORT] (ignored by the reference): handshake timeouts in seconds.
+// Our extensions in [TRANSPORT] (ignored by the reference): handshake timeouts in seconds, keys
+// `tls_handshake_timeout` and `handshake_timeout`, positive integers.
 struct Timeouts {
   int64_t tls_handshake = 60;        // reference tlsSetupTimeout
   int64_t protocol_handshake = 120;  // reference smpHandshakeTimeout

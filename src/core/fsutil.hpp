@@ -13,7 +13,8 @@ struct FileError : std::runtime_error {
 
 // Whole file as bytes; throws FileError("<path>: <strerror>").
 std::string read_file(const std::filesystem::path& path);
-// Writes atomically (temp file + rename) with the given mode; throws FileError.
+// Writes atomically (temp file in the same directory + fsync + rename + directory fsync); the new file gets
+// the given mode filtered by the umask, as open(2) would create it. Throws FileError("<path>: <strerror>").
 void write_file(const std::filesystem::path& path, std::string_view content, unsigned mode = 0644);
 // First line without the trailing newline; nullopt when the file does not exist.
 std::optional<std::string> read_first_line(const std::filesystem::path& path);

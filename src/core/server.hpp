@@ -3,6 +3,11 @@
 // and a bounded outgoing queue drained by a writer coroutine. Timeouts are cancellations. stop() is graceful:
 // no new accepts, pending reads are cancelled, queued replies are flushed, TLS close_notify, socket closed.
 #pragma once
+// A standard header first: Asio 1.22 decides ASIO_HAS_STD_ALIGNED_ALLOC from libstdc++'s config macros, and a
+// translation unit that includes <asio.hpp> before any standard header would pick operator new where others pick
+// aligned_alloc (an ODR mismatch that frees coroutine frames with the wrong function; ASan reports it).
+#include <cstddef>
+
 #include <asio.hpp>
 #include <asio/ssl.hpp>
 
@@ -80,6 +85,7 @@ class TlsServer {
   void stop();   // graceful, see above; safe to call more than once
   size_t connection_count() const;
   std::vector<uint16_t> bound_ports() const;  // actual ports (port 0 in options binds an ephemeral one)
+  size_t tls_error_count() const;             // failed or timed-out TLS handshakes so far
 
  private:
   struct Impl;
@@ -88,6 +94,9 @@ class TlsServer {
 
 // Waits for SIGINT/SIGTERM; on the first one logs NOTE "Received SIGINT, stopping server..." (or SIGTERM) and
 // calls on_signal. A second signal while stopping ends the process at once (the reference's escape hatch).
+// The second signal runs _exit(128 + signal) from a plain signal handler.
 void on_shutdown_signal(asio::io_context& io, std::function<void()> on_signal);
+// Stops waiting for the signals (the wait keeps io_context::run() busy) when the server stops for another reason.
+void cancel_shutdown_signal();
 
 }  // namespace sr::net

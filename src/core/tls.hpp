@@ -1,7 +1,11 @@
 // One thin wrapper over the TLS/X.509 API that OpenSSL 3 and BoringSSL share (smp-transport.md §3, §9).
 // Everything backend-specific stays inside tls.cpp/certs.cpp behind SR_TLS_OPENSSL / SR_TLS_BORINGSSL.
 #pragma once
+// BoringSSL's stack.h casts to const-qualified types, which -Wextra reports in every file that includes it.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wignored-qualifiers"
 #include <openssl/ssl.h>
+#pragma GCC diagnostic pop
 
 #include <cstdint>
 #include <memory>
@@ -24,8 +28,29 @@ using CtxPtr = std::shared_ptr<SSL_CTX>;
 const char* backend_name();   // "OpenSSL 3.0.x" or "BoringSSL"
 bool ed448_supported();       // false in a BoringSSL build
 
-// The last error(s) of the backend's error queue as one line, for messages.
+// The last error(s) of the backend's error queue as one line, for messages (the queue is emptied).
 std::string last_error();
+
+// unique_ptr deleter that calls the backend's free function for the type.
+template <auto Free>
+struct Deleter {
+  template <typename T>
+  void operator()(T* p) const {
+    Free(p);
+  }
+};
+using X509Ptr = std::unique_ptr<X509, Deleter<X509_free>>;
+using PkeyPtr = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY_free>>;
+using BioPtr = std::unique_ptr<BIO, Deleter<BIO_free>>;
+
+// Every certificate of a PEM file, in file order; PEM blocks of other types are skipped. Throws TlsError
+// naming the file when it cannot be read or a certificate block does not parse.
+std::vector<X509Ptr> read_pem_certs(const std::string& file);
+// The private key of a PEM file (PKCS#8). Throws TlsError naming the file; in a BoringSSL build an Ed448 key
+// gets a message that says to use the OpenSSL build or an Ed25519 key.
+PkeyPtr read_private_key(const std::string& file);
+// DER encoding of a certificate, as received or as read from its file.
+std::vector<uint8_t> cert_der(const X509* cert);
 
 // The reference server's ALPN list; any negotiated name means "full version range" (transport §3.5).
 inline const std::vector<std::string> kServerAlpn = {"smp/1", "h2", "http/1.1"};
@@ -47,7 +72,9 @@ CtxPtr make_server_context(const std::string& cert_file, const std::string& ca_f
 // check the chain and the key hash themselves, transport §3.4).
 CtxPtr make_client_context(const std::vector<std::string>& alpn = {"smp/1"});
 
-// Must be called on every SSL created from our contexts before the handshake (installs tls-unique capture).
+// Optional hook for every SSL created from our contexts, before the handshake. The tls-unique capture is a
+// message callback inherited from the context that allocates its per-SSL storage itself, so SSL objects made by
+// asio::ssl::stream work without it; prepare() only allocates that storage up front.
 void prepare(SSL* ssl);
 
 // After the handshake: tls-unique = verify_data of the CLIENT's Finished message (transport §3.6): 32 bytes in

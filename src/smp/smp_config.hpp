@@ -51,6 +51,11 @@ struct SmpConfig {
   bool required_host_mode = false;
   std::vector<std::string> own_server_domains;  // split on whitespace and commas (spec §8 Q6)
   std::optional<std::string> socks_proxy;       // normalised "host:port"
+  // SOCKS authentication, written before the address as in the reference: nothing → isolate streams by
+  // per-connection credentials (default), "@" → no authentication, "user:pass@" → these credentials.
+  enum class SocksAuth { isolate, none, username };
+  SocksAuth socks_auth = SocksAuth::isolate;
+  std::string socks_username, socks_password;
   std::string socks_mode = "onion";     // onion | always
   int64_t client_concurrency = 32;
 

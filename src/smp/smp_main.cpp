@@ -1,1 +1,889 @@
-// placeholder: being written
+// `smp-server` command line (server-operations.md §1.1–1.10, §6.5–6.7): init, cert, start, delete, journal,
+// database. Texts printed to operators are the reference's (simplexmq: Server/Main.hs, Server/CLI.hs,
+// Server/Env/STM.hs); help follows optparse-applicative's layout with the reference's descriptions.
+#include "smp/smp_main.hpp"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cxxopts.hpp>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "core/certs.hpp"
+#include "core/cli.hpp"
+#include "core/config.hpp"
+#include "core/encoding.hpp"
+#include "core/fsutil.hpp"
+#include "core/log.hpp"
+#include "smp/smp_config.hpp"
+#include "smp/smp_init.hpp"
+
+namespace sr::smp {
+
+namespace {
+
+namespace fsys = std::filesystem;
+
+constexpr const char* kProduct = "SMP server";
+constexpr const char* kProgram = "smp-server";
+constexpr const char* kIniStem = "smp-server";
+
+void out(std::string_view line) { log::out_line(line); }
+
+void err(std::string_view line) {
+  std::fflush(stdout);
+  std::fprintf(stderr, "%.*s\n", static_cast<int>(line.size()), line.data());
+}
+
+// ---- help ----------------------------------------------------------------------------------------------------
+
+struct CommandHelp {
+  std::string name;                     // "init", "journal import"
+  std::string description;              // the reference's progDesc
+  std::vector<std::string> usage;       // usage items after the command
+  std::vector<cli::HelpRow> options;    // without -h, which is added last
+  std::vector<cli::HelpRow> commands;   // nested commands (journal, database)
+
+  std::string usage_text() const { return cli::format_usage(fmt::format("{} {}", kProgram, name), usage); }
+  std::string full_text() const {
+    std::vector<cli::HelpRow> opts = options;
+    opts.push_back({"-h,--help", "Show this help text"});
+    std::string s = usage_text() + "\n" + cli::format_paragraph(description, 2) + "\n\nAvailable options:\n" +
+                    cli::format_rows(opts);
+    if (!commands.empty()) s += "\n\nAvailable commands:\n" + cli::format_rows(commands);
+    return s;
+  }
+};
+
+const std::vector<cli::HelpRow> kDbOptionRows = {
+    {"-d,--database DB_CONN", fmt::format("Database connection string (default: \"{}\")", kDefaultDbConnection)},
+    {"--schema DB_SCHEMA", fmt::format("Database schema (default: \"{}\")", kDefaultDbSchema)},
+    {"--pool-size POOL_SIZE", fmt::format("Database pool size (default: {})", kDefaultDbPoolSize)},
+};
+const std::vector<std::string> kDbUsage = {"[-d|--database DB_CONN]", "[--schema DB_SCHEMA]",
+                                           "[--pool-size POOL_SIZE]"};
+
+std::vector<cli::HelpRow> concat(std::vector<cli::HelpRow> a, const std::vector<cli::HelpRow>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+CommandHelp init_help(const cli::Paths& paths) {
+  CommandHelp h;
+  h.name = "init";
+  h.description = fmt::format("Initialize server - creates {} and {} directories and configuration files",
+                              paths.cfg.string(), paths.log.string());
+  h.usage = {"[--disable-store-log | (-l|--store-log)]"};
+  h.usage.insert(h.usage.end(), kDbUsage.begin(), kDbUsage.end());
+  for (const char* u :
+       {"[-s|--daily-stats]", "[-a|--sign-algorithm ALG]", "[--ip IP]", "[-n|--fqdn FQDN]",
+        "[--no-password | --password PASSWORD]", "[--control-port | --control-port PORT]",
+        "[--socks-proxy | --socks-proxy PROXY]", "[--own-domains DOMAINS]", "[--source-code | --source-code URI]",
+        "[--operator OPERATOR_NAME]", "[--operator-country OPERATOR_COUNTRY]", "[--hosting HOSTING_NAME]",
+        "[--hosting-country HOSTING_COUNTRY]", "[--hosting-type HOSTING_TYPE]", "[--server-country SERVER_COUNTRY]",
+        "[--operator-website WEBSITE]", "[--web-path PATH]", "[--disable-web]", "[-y|--yes]"})
+    h.usage.emplace_back(u);
+  h.options = concat({{"--disable-store-log", "Disable store log for persistence (enabled by default)"},
+                      {"-l,--store-log", "Enable store log for persistence (DEPRECATED, enabled by default)"}},
+                     kDbOptionRows);
+  h.options = concat(
+      h.options,
+      {{"-s,--daily-stats", "Enable logging daily server statistics"},
+       {"-a,--sign-algorithm ALG", "Signature algorithm used for TLS certificates: ED25519, ED448 (default: ED25519)"},
+       {"--ip IP",
+        "Server IP address, used as Common Name for TLS online certificate if FQDN is not supplied (default: "
+        "\"127.0.0.1\")"},
+       {"-n,--fqdn FQDN", "Server FQDN used as Common Name for TLS online certificate"},
+       {"--no-password", "Allow creating new queues without password"},
+       {"--password PASSWORD", "Set password to create new messaging queues"},
+       {"--control-port", fmt::format("Enable control port on {}", kDefaultControlPort)},
+       {"--control-port PORT", "Enable control port"},
+       {"--socks-proxy", "Outgoing SOCKS proxy on port 9050"},
+       {"--socks-proxy PROXY", "Outgoing SOCKS proxy to forward messages to onion-only servers"},
+       {"--own-domains DOMAINS", "Own server domain names (comma-separated)"},
+       {"--source-code", fmt::format("Server source code (default: {})", kSimplexmqSource)},
+       {"--source-code URI", "Server source code"},
+       {"--operator OPERATOR_NAME", "Server operator name"},
+       {"--operator-country OPERATOR_COUNTRY", "Server operator country"},
+       {"--hosting HOSTING_NAME", "Hosting provider name"},
+       {"--hosting-country HOSTING_COUNTRY", "Hosting provider country"},
+       {"--hosting-type HOSTING_TYPE", "Hosting type: virtual, dedicated, colocation, owned"},
+       {"--server-country SERVER_COUNTRY", "Server datacenter country"},
+       {"--operator-website WEBSITE", "Operator public website"},
+       {"--web-path PATH", "Directory to store generated static site with server information"},
+       {"--disable-web", "Disable starting static web server with server information"},
+       {"-y,--yes", "Non-interactive initialization using command-line options"}});
+  return h;
+}
+
+CommandHelp cert_help(const fsys::path& ini) {
+  return {"cert",
+          fmt::format("Generate new online TLS server credentials (configuration: {})", ini.string()),
+          {"[-a|--sign-algorithm ALG]", "[--cn FQDN]"},
+          {{"-a,--sign-algorithm ALG", "Set new signature algorithm used for TLS certificates: ED25519, ED448"},
+           {"--cn FQDN", "Set new Common Name for TLS online certificate"}},
+          {}};
+}
+
+CommandHelp start_help(const fsys::path& ini) {
+  return {"start",
+          fmt::format("Start server (configuration: {})", ini.string()),
+          {"[-m|--maintenance]", "[--compact-log]", "[--log-level LOG_LEVEL]", "[--skip-warnings]",
+           "[--confirm-migrations CONFIRM_MIGRATIONS]"},
+          {{"-m,--maintenance", "Do not start the server, only perform start and stop tasks"},
+           {"--compact-log", "Compact store log (always enabled with `memory` storage for queues)"},
+           {"--log-level LOG_LEVEL", "Logging level"},
+           {"--skip-warnings", "Start the server with non-critical start warnings"},
+           {"--confirm-migrations CONFIRM_MIGRATIONS",
+            "Confirm PostgreSQL database migration: up, down (default is manual confirmation)"}},
+          {}};
+}
+
+CommandHelp delete_help() { return {"delete", "Delete configuration and log files", {}, {}, {}}; }
+
+// journal and database share the import/export/delete command set with different words.
+std::vector<cli::HelpRow> store_commands(std::string_view src, std::string_view dest) {
+  return {{"import", fmt::format("Import {} into a new {}", src, dest)},
+          {"export", fmt::format("Export {} to {}", dest, src)},
+          {"delete", fmt::format("Delete {}", dest)}};
+}
+
+CommandHelp journal_help() {
+  return {"journal", "Import/export messages to/from journal storage", {"COMMAND"}, {},
+          store_commands("message log file", "journal storage")};
+}
+
+CommandHelp database_help() {
+  std::vector<std::string> usage = {"COMMAND", "[--table TABLE]"};
+  usage.insert(usage.end(), kDbUsage.begin(), kDbUsage.end());
+  return {"database", "Import/export queues to/from PostgreSQL database storage", usage,
+          concat({{"--table TABLE", "Database tables: queues/messages"}}, kDbOptionRows),
+          store_commands("queue store log file", "PostgreSQL database schema")};
+}
+
+// A nested command (`journal import`): its description is the row in the parent's command list.
+CommandHelp nested_help(const CommandHelp& parent, const cli::HelpRow& row) {
+  return {parent.name + " " + row.left, row.right, {}, {}, {}};
+}
+
+// ---- option parsing ------------------------------------------------------------------------------------------
+
+// How the operator typed an option (`-a` or `--sign-algorithm`), for error messages as optparse words them.
+std::string typed_name(const std::vector<std::string>& args, const std::string& long_name, char short_name) {
+  for (auto it = args.rbegin(); it != args.rend(); ++it) {
+    const std::string& a = *it;
+    if (a == "--" + long_name || a.rfind("--" + long_name + "=", 0) == 0) return "--" + long_name;
+    if (short_name && a.size() > 1 && a[0] == '-' && a[1] != '-' && a.find(short_name) != std::string::npos)
+      return std::string("-") + short_name;
+  }
+  return "--" + long_name;
+}
+
+struct UsageError {
+  std::string message;
+};
+
+// Parses args with cxxopts, rejecting what optparse-applicative rejects: unknown options, stray arguments,
+// an option given twice, both alternatives of an either-or pair. Returns nullopt after printing help (-h).
+std::optional<cxxopts::ParseResult> parse_command(cxxopts::Options& options, const std::vector<std::string>& args,
+                                                  const CommandHelp& help,
+                                                  std::initializer_list<std::pair<const char*, const char*>>
+                                                      exclusive = {}) {
+  options.allow_unrecognised_options();
+  options.add_options()("h,help", "", cxxopts::value<bool>());
+  std::vector<const char*> argv = {kProgram};
+  for (const auto& a : args) argv.push_back(a.c_str());
+  cxxopts::ParseResult r;
+  try {
+    r = options.parse(static_cast<int>(argv.size()), argv.data());
+  } catch (const cxxopts::exceptions::missing_argument&) {
+    throw UsageError{fmt::format("The option `{}' expects an argument.", args.back())};
+  } catch (const cxxopts::exceptions::exception& e) {
+    throw UsageError{e.what()};
+  }
+  if (r.count("help")) {
+    out(help.full_text());
+    return std::nullopt;
+  }
+  for (const auto& u : r.unmatched()) {
+    if (u.size() > 1 && u[0] == '-') throw UsageError{fmt::format("Invalid option `{}'", u)};
+    throw UsageError{fmt::format("Invalid argument `{}'", u)};
+  }
+  std::vector<std::string> seen;
+  for (const auto& kv : r.arguments()) {
+    if (std::find(seen.begin(), seen.end(), kv.key()) != seen.end())
+      throw UsageError{fmt::format("Invalid option `--{}'", kv.key())};
+    for (const auto& [a, b] : exclusive)
+      if ((kv.key() == a && r.count(b)) || (kv.key() == b && r.count(a)))
+        if (std::find(seen.begin(), seen.end(), kv.key() == a ? b : a) != seen.end())
+          throw UsageError{fmt::format("Invalid option `--{}'", kv.key())};
+    seen.push_back(kv.key());
+  }
+  return r;
+}
+
+std::optional<std::string> opt_string(const cxxopts::ParseResult& r, const std::string& name) {
+  if (!r.count(name)) return std::nullopt;
+  return r[name].as<std::string>();
+}
+
+// Value readers: each throws UsageError "option <as typed>: <reason>" like optparse's reader failures.
+[[noreturn]] void bad_value(const std::vector<std::string>& args, const std::string& long_name, char short_name,
+                            std::string_view reason) {
+  throw UsageError{fmt::format("option {}: {}", typed_name(args, long_name, short_name), reason)};
+}
+
+std::string cannot_parse(std::string_view value) { return fmt::format("cannot parse value `{}'", value); }
+
+std::optional<std::string> country_option(const cxxopts::ParseResult& r, const std::vector<std::string>& args,
+                                          const std::string& prefix) {
+  auto v = opt_string(r, prefix + "-country");
+  if (!v) return std::nullopt;
+  auto cc = config::parse_country(*v);
+  if (!cc) bad_value(args, prefix + "-country", 0, "Use ISO3166 2-letter code for " + prefix);
+  return cc;
+}
+
+// One host of the reference's TransportHost syntax (IPv4, IPv6, .onion, domain), as strEncode writes it back.
+std::optional<std::string> transport_host(std::string_view s) {
+  if (s.empty()) return std::nullopt;
+  // IPv4: four decimal numbers; a text that starts like one must be one.
+  {
+    std::array<unsigned long, 4> parts{};
+    size_t i = 0;
+    int n = 0;
+    for (; n < 4; ++n) {
+      size_t j = i;
+      while (j < s.size() && std::isdigit(static_cast<unsigned char>(s[j]))) ++j;
+      if (j == i || j - i > 9) break;
+      parts[n] = std::stoul(std::string(s.substr(i, j - i)));
+      i = j;
+      if (n < 3) {
+        if (i >= s.size() || s[i] != '.') break;
+        ++i;
+      }
+    }
+    if (n == 4) {
+      if (i != s.size() || std::any_of(parts.begin(), parts.end(), [](unsigned long p) { return p > 255; }))
+        return std::nullopt;
+      return fmt::format("{}.{}.{}.{}", parts[0], parts[1], parts[2], parts[3]);
+    }
+  }
+  // IPv6, bracketed or bare.
+  std::string v6(s);
+  if (v6.size() > 2 && v6.front() == '[' && v6.back() == ']') v6 = v6.substr(1, v6.size() - 2);
+  if (v6.find(':') != std::string::npos) {
+    in6_addr addr{};
+    char buf[INET6_ADDRSTRLEN];
+    if (inet_pton(AF_INET6, v6.c_str(), &addr) != 1 || !inet_ntop(AF_INET6, &addr, buf, sizeof buf))
+      return std::nullopt;
+    return std::string(buf);
+  }
+  constexpr std::string_view onion = ".onion";
+  if (s.size() >= onion.size() && s.substr(s.size() - onion.size()) == onion) {
+    for (char c : s.substr(0, s.size() - onion.size()))
+      if (!(std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c))))
+        return std::nullopt;
+    return std::string(s);
+  }
+  if (s.find_first_of(":#,;/ \n\r\t") != std::string_view::npos) return std::nullopt;
+  return std::string(s);
+}
+
+// --own-domains: comma-separated hosts, written back comma-separated (spec §8 Q6); empty → not given.
+std::optional<std::string> own_domains_option(std::string_view text, bool& ok) {
+  ok = true;
+  if (text.empty()) return std::nullopt;
+  std::string joined;
+  size_t start = 0;
+  for (;;) {
+    size_t comma = text.find(',', start);
+    auto host = transport_host(text.substr(start, comma == std::string_view::npos ? comma : comma - start));
+    if (!host) {
+      ok = false;
+      return std::nullopt;
+    }
+    if (!joined.empty()) joined += ',';
+    joined += *host;
+    if (comma == std::string_view::npos) break;
+    start = comma + 1;
+  }
+  return joined;
+}
+
+bool valid_hosting_type(std::string_view t) {
+  return t == "virtual" || t == "dedicated" || t == "colocation" || t == "owned";
+}
+
+std::optional<InitOptions> parse_init(const std::vector<std::string>& args, const cli::Paths& paths) {
+  cxxopts::Options o(kProgram);
+  auto str = [] { return cxxopts::value<std::string>(); };
+  auto flag = [] { return cxxopts::value<bool>(); };
+  o.add_options()("disable-store-log", "", flag())("l,store-log", "", flag())("d,database", "", str())(
+      "schema", "", str())("pool-size", "", str())("s,daily-stats", "", flag())("a,sign-algorithm", "", str())(
+      "ip", "", str())("n,fqdn", "", str())("no-password", "", flag())("password", "", str())(
+      "control-port", "", str()->implicit_value(std::to_string(kDefaultControlPort)))(
+      "socks-proxy", "", str()->implicit_value(kDefaultSocksProxy))("own-domains", "", str())(
+      "source-code", "", str()->implicit_value(kSimplexmqSource))("operator", "", str())("operator-country", "",
+                                                                                          str())(
+      "hosting", "", str())("hosting-country", "", str())("hosting-type", "", str())("server-country", "", str())(
+      "operator-website", "", str())("web-path", "", str())("disable-web", "", flag())("y,yes", "", flag());
+  auto parsed = parse_command(o, args, init_help(paths), {{"disable-store-log", "store-log"}, {"no-password", "password"}});
+  if (!parsed) return std::nullopt;
+  const auto& r = *parsed;
+
+  InitOptions io;
+  io.enable_store_log = !r.count("disable-store-log");
+  if (auto v = opt_string(r, "database")) io.db_connection = *v;
+  if (auto v = opt_string(r, "schema")) io.db_schema = *v;
+  if (auto v = opt_string(r, "pool-size")) {
+    auto n = config::parse_int(*v);
+    if (!n) bad_value(args, "pool-size", 0, cannot_parse(*v));
+    io.db_pool_size = *n;
+  }
+  io.log_stats = r.count("daily-stats") > 0;
+  if (auto v = opt_string(r, "sign-algorithm"))
+    if (!certs::parse_alg(*v, io.alg)) bad_value(args, "sign-algorithm", 'a', cannot_parse(*v));
+  if (auto v = opt_string(r, "ip")) io.ip = *v;
+  io.fqdn = opt_string(r, "fqdn");
+  if (r.count("no-password")) {
+    io.password = InitOptions::Password::none;
+  } else if (auto v = opt_string(r, "password")) {
+    if (!config::valid_password(*v)) bad_value(args, "password", 0, "invalid character in BasicAuth");
+    io.password = InitOptions::Password::given;
+    io.given_password = *v;
+  }
+  if (auto v = opt_string(r, "control-port"); v && !v->empty()) {  // `--control-port=` means not enabled
+    auto n = config::parse_int(*v);
+    if (!n) bad_value(args, "control-port", 0, cannot_parse(*v));
+    io.control_port = *n;
+  }
+  if (auto v = opt_string(r, "socks-proxy")) {
+    io.socks_proxy = config::parse_socks_proxy(*v);
+    if (!io.socks_proxy) bad_value(args, "socks-proxy", 0, cannot_parse(*v));
+  }
+  if (auto v = opt_string(r, "own-domains")) {
+    bool ok = false;
+    io.own_domains = own_domains_option(*v, ok);
+    if (!ok) bad_value(args, "own-domains", 0, cannot_parse(*v));
+  }
+  io.source_code = opt_string(r, "source-code");
+  io.op = opt_string(r, "operator");
+  io.op_country = country_option(r, args, "operator");
+  io.hosting = opt_string(r, "hosting");
+  io.hosting_country = country_option(r, args, "hosting");
+  if (auto v = opt_string(r, "hosting-type"); v && !v->empty()) {  // empty means not given, as in the reference
+    if (!valid_hosting_type(*v)) bad_value(args, "hosting-type", 0, "Failed reading: bad HostingType");
+    io.hosting_type = *v;
+  }
+  io.server_country = country_option(r, args, "server");
+  io.website = opt_string(r, "operator-website");
+  io.web_path = opt_string(r, "web-path");
+  io.disable_web = r.count("disable-web") > 0;
+  io.scripted = r.count("yes") > 0;
+  return io;
+}
+
+// simplexmq: Server/Main.hs checkInitOptions.
+bool check_init_options(const InitOptions& o) {
+  const bool has_info = o.op || o.website || o.hosting || o.hosting_type || o.server_country;
+  const char* error = nullptr;
+  if (!o.source_code && has_info)
+    error = "Error: passing any server information requires passing --source-code";
+  else if (!o.op && o.op_country)
+    error = "Error: passing --operator-country requires passing --operator";
+  else if (!o.hosting && o.hosting_country)
+    error = "Error: passing --hosting-country requires passing --hosting";
+  if (error) out(error);
+  return error == nullptr;
+}
+
+std::string random_base64url(size_t n) { return base64url_encode(certs::random_bytes(n)); }
+
+std::string server_address(const std::string& fp, const std::optional<std::string>& password, const std::string& host,
+                           const std::string& port) {
+  return fmt::format("smp://{}{}@{}{}", fp, password ? ":" + *password : "", host, port.empty() ? "" : ":" + port);
+}
+
+// ---- the commands --------------------------------------------------------------------------------------------
+
+class SmpCli {
+ public:
+  explicit SmpCli(cli::Paths paths) : paths_(std::move(paths)) {}
+
+  int run(const std::vector<std::string>& args) {
+    if (args.empty()) {  // optparse's showHelpOnEmpty: help on stderr, failure
+      err(top_help());
+      return 1;
+    }
+    const std::string& cmd = args[0];
+    const std::vector<std::string> rest(args.begin() + 1, args.end());
+    try {
+      if (cmd == "-h" || cmd == "--help") return out(top_help()), 0;
+      if (cmd == "-v" || cmd == "--version") return out(cli::banner(kProduct)), 0;
+      if (cmd == "init") return init(rest);
+      if (cmd == "cert") return cert(rest);
+      if (cmd == "start") return start(rest);
+      if (cmd == "delete") return del(rest);
+      if (cmd == "journal") return journal(rest);
+      if (cmd == "database") return database(rest);
+      throw UsageError{fmt::format("Invalid {} `{}'", cmd.size() > 1 && cmd[0] == '-' ? "option" : "argument", cmd)};
+    } catch (const UsageError& e) {
+      return cli::usage_error(e.message, usage_for(cmd));
+    }
+  }
+
+ private:
+  cli::Paths paths_;
+
+  fsys::path ini_file() const { return paths_.cfg / (std::string(kIniStem) + ".ini"); }
+  fsys::path store_log_file() const { return paths_.log / "smp-server-store.log"; }
+  fsys::path msgs_file() const { return paths_.log / "smp-server-messages.log"; }
+  fsys::path msgs_dir() const { return paths_.log / "messages"; }
+
+  std::string top_usage() const { return cli::format_usage(kProgram, {"[-v|--version]", "COMMAND"}); }
+
+  std::string top_help() const {
+    const std::vector<cli::HelpRow> commands = {
+        {"init", init_help(paths_).description},   {"cert", cert_help(ini_file()).description},
+        {"start", start_help(ini_file()).description}, {"delete", delete_help().description},
+        {"journal", journal_help().description},    {"database", database_help().description}};
+    return fmt::format("{}\n\n{}\n\nAvailable options:\n{}\n\nAvailable commands:\n{}", cli::banner(kProduct),
+                       top_usage(),
+                       cli::format_rows({{"-h,--help", "Show this help text"}, {"-v,--version", "Show version"}}),
+                       cli::format_rows(commands));
+  }
+
+  std::string usage_for(const std::string& cmd) const {
+    if (cmd == "init") return init_help(paths_).usage_text();
+    if (cmd == "cert") return cert_help(ini_file()).usage_text();
+    if (cmd == "start") return start_help(ini_file()).usage_text();
+    if (cmd == "delete") return delete_help().usage_text();
+    if (cmd == "journal") return journal_help().usage_text();
+    if (cmd == "database") return database_help().usage_text();
+    return top_usage();
+  }
+
+  // ---- init
+
+  int init(const std::vector<std::string>& args) {
+    auto parsed = parse_init(args, paths_);
+    if (!parsed) return 0;
+    InitOptions o = *parsed;
+    if (auto existing = cli::existing_config_file(paths_.cfg, kIniStem)) {
+      out(fmt::format("Error: server is already initialized ({} exists).", existing->string()));
+      out(fmt::format("Run `{} start`.", kProgram));
+      return 1;
+    }
+    try {
+      certs::check_alg_supported(o.alg);
+    } catch (const certs::CertError& e) {
+      out(e.what());
+      return 1;
+    }
+    if (!o.scripted) {
+      out(fmt::format("Use `{} init -h` for available options.", kProgram));
+      if (!check_init_options(o)) return 1;
+      ask(o);
+    }
+    if (!check_init_options(o)) return 1;
+    return initialize(o);
+  }
+
+  // Interactive init (spec §1.4): the answers replace the corresponding options.
+  void ask(InitOptions& o) const {
+    cli::prompt("SMP server will be initialized (press Enter)");
+    o.enable_store_log = cli::on_off_prompt("Enable store log to restore queues and messages on server restart", true);
+    o.log_stats = cli::on_off_prompt("Enable logging daily statistics", false);
+    out("Require a password to create new messaging queues?");
+    std::string answer = cli::prompt(
+        "'r' for random (default), 'n' - no password (recommended for public servers), or enter password: ");
+    for (;;) {
+      if (answer.empty() || answer == "r") {
+        o.password = InitOptions::Password::random;
+      } else if (answer == "n") {
+        o.password = InitOptions::Password::none;
+      } else if (config::valid_password(answer)) {
+        o.password = InitOptions::Password::given;
+        o.given_password = answer;
+      } else {
+        out("Invalid password. Only latin letters, digits and symbols other than '@' and ':' are allowed");
+        answer = cli::prompt("");  // the reference reads again without repeating the prompt
+        continue;
+      }
+      break;
+    }
+    const std::string host = o.fqdn.value_or(o.ip);
+    answer = cli::prompt(fmt::format("Enter server FQDN or IP address for certificate ({}): ", host));
+    if (!answer.empty()) o.fqdn = answer;
+    answer = cli::prompt(fmt::format("Enter server source code URI ({}): ", o.source_code.value_or(kSimplexmqSource)));
+    while (!answer.empty() && answer.rfind("https://", 0) != 0 && answer.rfind("http://", 0) != 0) {
+      out("Invalid source code. URI should start from http:// or https://");
+      answer = cli::prompt("");
+    }
+    if (!answer.empty()) o.source_code = answer;
+    if (!o.source_code) o.source_code = kSimplexmqSource;  // interactive init always writes source_code
+    answer = cli::prompt(fmt::format("Enter path to store generated server pages to show connection links ({}): ",
+                                     o.web_path.value_or((paths_.log / "www").string())));
+    if (!answer.empty()) o.web_path = answer;
+  }
+
+  int initialize(const InitOptions& o) const {
+    const std::string fp = cli::init_credentials(paths_, o.alg, o.fqdn.value_or(o.ip));
+    InitSecrets secrets;
+    if (o.password == InitOptions::Password::random) secrets.create_password = random_base64url(32);
+    if (o.password == InitOptions::Password::given) secrets.create_password = o.given_password;
+    if (o.control_port) secrets.control_passwords = {random_base64url(18), random_base64url(18)};
+    try {
+      fs::write_file(ini_file(), ini_file_content(paths_, o, secrets));
+    } catch (const fs::FileError& e) {
+      err(e.what());
+      return 1;
+    }
+    out(fmt::format("Server initialized, please provide additional server information in {}.", ini_file().string()));
+    out(fmt::format("Run `{} start` to start server.", kProgram));
+    cli::warn_ca_private_key(paths_.cfg / "ca.key");
+    out(cli::banner(kProduct));
+    out("Fingerprint: " + fp);
+    out("Server address: " + server_address(fp, secrets.create_password, init_host(o), ""));
+    cli::print_source_code(o.source_code);
+    return 0;
+  }
+
+  // ---- cert, delete
+
+  int cert(const std::vector<std::string>& args) {
+    cxxopts::Options o(kProgram);
+    o.add_options()("a,sign-algorithm", "", cxxopts::value<std::string>())("cn", "", cxxopts::value<std::string>());
+    auto r = parse_command(o, args, cert_help(ini_file()));
+    if (!r) return 0;
+    std::optional<certs::KeyAlg> alg;
+    if (auto v = opt_string(*r, "sign-algorithm")) {
+      certs::KeyAlg a;
+      if (!certs::parse_alg(*v, a)) bad_value(args, "sign-algorithm", 'a', cannot_parse(*v));
+      alg = a;
+    }
+    cli::load_config_source(cli::require_config_file(paths_.cfg, kIniStem, kProgram));
+    return cli::run_cert(paths_, alg, opt_string(*r, "cn"));
+  }
+
+  int del(const std::vector<std::string>& args) {
+    cxxopts::Options o(kProgram);
+    if (!parse_command(o, args, delete_help())) return 0;
+    return cli::run_delete(paths_);
+  }
+
+  // ---- journal, database
+
+  // "<cmd> COMMAND": -h, a nested command word, or the parent's help on stderr when nothing follows.
+  std::optional<std::string> nested_command(const CommandHelp& help, const std::vector<std::string>& args,
+                                            std::vector<std::string>& rest) const {
+    for (size_t i = 0; i < args.size(); ++i) {
+      const std::string& a = args[i];
+      if (a == "-h" || a == "--help") {
+        out(help.full_text());
+        return std::nullopt;
+      }
+      for (const auto& row : help.commands) {
+        if (a == row.left) {
+          rest.assign(args.begin(), args.begin() + static_cast<std::ptrdiff_t>(i));
+          rest.insert(rest.end(), args.begin() + static_cast<std::ptrdiff_t>(i) + 1, args.end());
+          return a;
+        }
+      }
+      if (a.empty() || a[0] != '-') throw UsageError{fmt::format("Invalid argument `{}'", a)};
+      if (a.find('=') == std::string::npos) ++i;  // an option before the command takes the next word
+    }
+    err(help.full_text());
+    throw cli::Exit{1};
+  }
+
+  int journal(const std::vector<std::string>& args) {
+    const CommandHelp help = journal_help();
+    std::vector<std::string> rest;
+    if (!args.empty() && args[0][0] == '-' && args[0] != "-h" && args[0] != "--help")
+      throw UsageError{fmt::format("Invalid option `{}'", args[0])};
+    auto cmd = nested_command(help, args, rest);
+    if (!cmd) return 0;
+    const cli::HelpRow& row = *std::find_if(help.commands.begin(), help.commands.end(),
+                                            [&](const cli::HelpRow& r) { return r.left == *cmd; });
+    cxxopts::Options o(kProgram);
+    if (!parse_command(o, rest, nested_help(help, row))) return 0;
+
+    config::Source src = cli::load_config_source(cli::require_config_file(paths_.cfg, kIniStem, kProgram));
+    std::optional<bool> enable;
+    try {
+      enable = src.opt_on_off("STORE_LOG", "enable");
+    } catch (const config::ConfigError& e) {
+      err(e.what());
+      return 1;
+    }
+    const bool dir_exists = fsys::is_directory(msgs_dir()), file_exists = fsys::is_regular_file(msgs_file());
+    if (!enable.value_or(false)) {
+      out("Store log disabled, see `[STORE_LOG] enable`");
+      return 1;
+    }
+    if (!fsys::exists(store_log_file())) {
+      out(fmt::format("Store log file {} not found", store_log_file().string()));
+      return 1;
+    }
+    if (*cmd == "delete") {
+      if (!dir_exists) {
+        out(fmt::format("{} directory does not exists.", msgs_dir().string()));
+        return 1;
+      }
+      if (!cli::confirm_y(fmt::format("WARNING: journal directory {} will be permanently deleted.\nTHIS CANNOT BE "
+                                      "UNDONE!",
+                                      msgs_dir().string()))) {
+        out("Messages NOT deleted");
+        return 1;
+      }
+      fsys::remove_all(msgs_dir());
+      out(fmt::format("Deleted all messages in journal {}", msgs_dir().string()));
+      return 0;
+    }
+    if (file_exists && dir_exists) return exit_configure_msg_storage();
+    if (*cmd == "import") {
+      if (dir_exists) {
+        out(fmt::format("{} directory already exists.", msgs_dir().string()));
+        return 1;
+      }
+      if (!file_exists) {
+        out(fmt::format("{} file does not exist.", msgs_file().string()));
+        return 1;
+      }
+    } else if (file_exists) {
+      out(fmt::format("{} file already exists.", msgs_file().string()));
+      return 1;
+    }
+    out("Error: journal commands are not supported by this build yet.");
+    return 1;
+  }
+
+  int database(const std::vector<std::string>& args) {
+    const CommandHelp help = database_help();
+    std::vector<std::string> rest;
+    auto cmd = nested_command(help, args, rest);
+    if (!cmd) return 0;
+    const cli::HelpRow& row = *std::find_if(help.commands.begin(), help.commands.end(),
+                                            [&](const cli::HelpRow& r) { return r.left == *cmd; });
+    cxxopts::Options o(kProgram);
+    o.add_options()("table", "", cxxopts::value<std::string>())("d,database", "", cxxopts::value<std::string>())(
+        "schema", "", cxxopts::value<std::string>())("pool-size", "", cxxopts::value<std::string>());
+    CommandHelp nested = nested_help(help, row);
+    nested.options = help.options;
+    auto r = parse_command(o, rest, nested);
+    if (!r) return 0;
+    if (auto t = opt_string(*r, "table"); t && *t != "queues" && *t != "messages" && *t != "all")
+      bad_value(rest, "table", 0, "Failed reading: DatabaseTable");
+    if (auto v = opt_string(*r, "pool-size"); v && !config::parse_int(*v))
+      bad_value(rest, "pool-size", 0, cannot_parse(*v));
+    return exit_no_postgres();
+  }
+
+  static int exit_no_postgres() {
+    out("Error: server binary is compiled without support for PostgreSQL database.");
+    out("Please download `smp-server-postgres` or re-compile with `cabal build -fserver_postgres`.");
+    return 1;
+  }
+
+  int exit_configure_msg_storage() const {
+    out(fmt::format("Error: both {} file and {} directory are present.", msgs_file().string(), msgs_dir().string()));
+    out("Configure memory storage.");
+    return 1;
+  }
+
+  // ---- start
+
+  int start(const std::vector<std::string>& args) {
+    cxxopts::Options o(kProgram);
+    o.add_options()("m,maintenance", "", cxxopts::value<bool>())("compact-log", "", cxxopts::value<bool>())(
+        "log-level", "", cxxopts::value<std::string>())("skip-warnings", "", cxxopts::value<bool>())(
+        "confirm-migrations", "", cxxopts::value<std::string>());
+    auto r = parse_command(o, args, start_help(ini_file()));
+    if (!r) return 0;
+    log::Level level = log::Level::Info;
+    if (auto v = opt_string(*r, "log-level"); v && !log::parse_level(*v, level))
+      bad_value(args, "log-level", 0, "Invalid log level");
+    if (auto v = opt_string(*r, "confirm-migrations"); v && *v != "up" && *v != "down")
+      bad_value(args, "confirm-migrations", 0, "invalid migration confirmation, pass 'up' or 'down'");
+
+    const fsys::path file = cli::require_config_file(paths_.cfg, kIniStem, kProgram);
+    log::set_level(level);
+    const config::Source src = cli::load_config_source(file);
+    SmpConfig cfg;
+    try {
+      cfg = load_smp_config(src);
+    } catch (const config::ConfigError& e) {
+      err(e.what());
+      return 1;
+    }
+    return run_server(cfg, r->count("maintenance") > 0);
+  }
+
+  // The reference's runServer order (spec §1.7, §6.7).
+  int run_server(const SmpConfig& cfg, bool maintenance) const {
+    const std::string fp = cli::check_fingerprint(paths_.cfg);
+    out(cli::banner(kProduct));
+    out("Fingerprint: " + fp);
+    out("Server address: " + server_address(fp, cfg.create_password, cfg.host.value_or("<hostnames>"),
+                                            cfg.port_text == "5223" ? "" : cfg.port_text));
+    cli::print_source_code(cfg.information.source_code);
+
+    if (cfg.store_queues == "database") return exit_no_postgres();
+    const bool journal = cfg.store_messages == "journal";  // journal storage always uses the store log
+    out(cfg.store_log || journal ? "Store log: " + store_log_file().string() : "Store log disabled.");
+    print_transports(cfg);
+    if (int rc = check_msg_store_mode(journal)) return rc;
+
+    out("expiring messages after " + cli::show_ttl(86400 * cfg.expire_messages_days));
+    out(cfg.inactive_clients.disconnect
+            ? fmt::format("expiring clients inactive for {} seconds every {} seconds", cfg.inactive_clients.ttl,
+                          cfg.inactive_clients.check_interval)
+            : "not expiring inactive clients");
+    out(std::string("creating new queues ") +
+        (!cfg.new_queues ? "NOT allowed" : cfg.create_password ? "requires password" : "allowed"));
+
+    if (cfg.web.static_path) {
+      // Site generation comes with the web issue; the directory is made now so the path is checked early.
+      std::error_code ec;
+      fsys::create_directories(*cfg.web.static_path, ec);
+      if (ec) {
+        err(fmt::format("{}: {}", *cfg.web.static_path, ec.message()));
+        return 1;
+      }
+    } else {
+      LOG_WARN("No server static path set");
+    }
+    if (journal)
+      LOG_WARN(
+          "Journal message store is deprecated and will be removed soon.\n"
+          "Please migrate to in-memory storage using `journal export` command.\n"
+          "After that you can migrate to PostgreSQL using `database import` command.");
+
+    tls::ServerOptions tls_options;
+    tls_options.request_client_cert = cfg.accept_service_credentials;
+    tls::CtxPtr ctx = cli::load_server_credentials(paths_.cfg, "SMP", tls_options);
+    if (int rc = check_https_credentials(cfg.web)) return rc;
+
+    if (maintenance) {
+      out("Server started in 'maintenance' mode, exiting");
+      LOG_NOTE("Server stopped");
+      return 0;
+    }
+
+    net::ServerOptions options;
+    options.ports = cfg.ports;
+    options.tls_handshake_timeout = std::chrono::seconds(cfg.timeouts.tls_handshake);
+    options.log_tls_errors = cfg.log_tls_errors;
+    const auto handshake_timeout = std::chrono::seconds(cfg.timeouts.protocol_handshake);
+    // Until the SMP protocol lands, a connection is held for the protocol handshake time and then closed.
+    net::Handler handler = [handshake_timeout](net::ConnectionPtr conn) -> asio::awaitable<void> {
+      const auto deadline = net::Clock::now() + handshake_timeout;
+      std::array<uint8_t, 1> byte{};
+      while (net::Clock::now() < deadline)
+        if (!co_await conn->read_exact(byte, deadline - net::Clock::now())) break;
+    };
+    return cli::serve_until_signal(std::move(ctx), std::move(options), std::move(handler));
+  }
+
+  // simplexmq: Server/CLI.hs printServerTransports.
+  void print_transports(const SmpConfig& cfg) const {
+    bool has_443 = false;
+    auto serving = [&](uint16_t port, std::string_view transport) {
+      out(fmt::format("Serving SMP protocol on port {} ({})...", port, transport));
+      if (cfg.web.https == port) out(fmt::format("Serving static site on port {} ({})...", port, transport));
+      has_443 = has_443 || port == 443;
+    };
+    for (uint16_t p : cfg.ports) serving(p, "TLS");
+    for (uint16_t p : cfg.websocket_ports)
+      if (std::find(cfg.ports.begin(), cfg.ports.end(), p) == cfg.ports.end()) serving(p, "WebSockets");
+    if (!has_443) {
+      out("");
+      out("WARNING: the clients will use port 443 by default soon.");
+      out("Set `port` in smp-server.ini section [TRANSPORT] to `5223,443`");
+      out("");
+    }
+  }
+
+  // simplexmq: Server/Main.hs checkMsgStoreMode, without the PostgreSQL cases. Returns the exit code or 0.
+  int check_msg_store_mode(bool journal) const {
+    const bool dir_exists = fsys::is_directory(msgs_dir()), file_exists = fsys::is_regular_file(msgs_file());
+    if (file_exists && dir_exists) return exit_configure_msg_storage();
+    if (journal) {
+      if (file_exists) {
+        out(fmt::format("Error: store_messages is `journal` with {} file present.", msgs_file().string()));
+        out("Set store_messages to `memory` or use `smp-server journal export` to migrate.");
+        return 1;
+      }
+      if (!dir_exists)
+        out(fmt::format("store_messages is `journal`, {} directory will be created.", msgs_dir().string()));
+      else if (!fsys::exists(store_log_file()))
+        out(fmt::format("store_queues is `memory`, {} file will be created.", store_log_file().string()));
+    } else if (dir_exists) {
+      out(fmt::format("Error: store_messages is `memory` with {} directory present.", msgs_dir().string()));
+      out("Set store_messages to `journal` or use `smp-server journal import` to migrate.");
+      return 1;
+    }
+    return 0;
+  }
+
+  // [WEB] https + cert + key (simplexmq: Server/Env/STM.hs newEnv): the files must exist, load, and the leaf
+  // must be an RSA key of at least 4096 bits. Returns the exit code or 0.
+  static int check_https_credentials(const config::WebConfig& web) {
+    if (!web.https || !web.cert || !web.key) return 0;
+    const char* lets_encrypt =
+        "Use Let's Encrypt to generate: certbot certonly --standalone -d yourdomainname --key-type rsa "
+        "--rsa-key-size 4096";
+    std::string missing;
+    for (const auto& f : {*web.cert, *web.key}) {
+      if (fsys::exists(f)) continue;
+      missing += (missing.empty() ? "" : ", ") + f;
+    }
+    if (!missing.empty()) {
+      out("----------");
+      out("Error: no HTTPS credentials: " + missing);
+      out("Server should serve static pages to show connection links in the browser.");
+      out(lets_encrypt);
+      out("----------");
+      return 1;
+    }
+    std::vector<tls::X509Ptr> chain;
+    bool loaded = false;
+    try {
+      chain = tls::read_pem_certs(*web.cert);
+      loaded = !chain.empty() && tls::read_private_key(*web.key) != nullptr;
+    } catch (const tls::TlsError& e) {
+      LOG_DEBUG("HTTPS credential load failed: {}", e.what());
+    }
+    if (!loaded) {
+      out("invalid credential");
+      return 1;
+    }
+    tls::PkeyPtr pub(X509_get_pubkey(chain.front().get()));
+    if (!pub || EVP_PKEY_id(pub.get()) != EVP_PKEY_RSA || EVP_PKEY_bits(pub.get()) < 4096) {
+      out("Error: unsupported HTTPS credentials, required 4096-bit RSA");
+      out(lets_encrypt);
+      out("----------");
+      return 1;
+    }
+    return 0;
+  }
+};
+
+}  // namespace
+
+int smp_server_main(int argc, char** argv) {
+  try {
+    SmpCli cli(cli::role_paths("SMP_SERVER_CFG_PATH", "/etc/opt/simplex", "SMP_SERVER_LOG_PATH", "/var/opt/simplex"));
+    return cli.run(cli::strip_rts(argc, argv));
+  } catch (const cli::Exit& e) {
+    return e.code;
+  }
+}
+
+}  // namespace sr::smp

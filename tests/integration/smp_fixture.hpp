@@ -1,0 +1,127 @@
+// Shared by the smp-server CLI and start-up tests: a server's config and state directories in a TempDir,
+// the binary run as `smp-server` with SMP_SERVER_CFG_PATH/SMP_SERVER_LOG_PATH pointing there, and independent
+// (OpenSSL/BoringSSL, not sr::) computations of what the server is expected to produce.
+#pragma once
+// BoringSSL's stack.h casts to const-qualified types, which -Wextra reports.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wignored-qualifiers"
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/sha.h>
+#if defined(SR_TLS_BORINGSSL)
+#include <openssl/base64.h>
+#endif
+#pragma GCC diagnostic pop
+
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "harness.hpp"
+
+namespace sr::test {
+
+inline std::string read_text(const std::filesystem::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  if (!f) throw std::runtime_error("cannot read " + p.string());
+  std::ostringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+inline void write_text(const std::filesystem::path& p, const std::string& text) {
+  std::ofstream f(p, std::ios::binary | std::ios::trunc);
+  f << text;
+  if (!f) throw std::runtime_error("cannot write " + p.string());
+}
+
+// Replaces the one line equal to `from` (without its newline) by `to`; false when there is no such line.
+inline bool replace_line(std::string& text, const std::string& from, const std::string& to) {
+  size_t pos = 0;
+  while ((pos = text.find(from, pos)) != std::string::npos) {
+    bool starts = pos == 0 || text[pos - 1] == '\n';
+    size_t end = pos + from.size();
+    if (starts && (end == text.size() || text[end] == '\n')) {
+      text.replace(pos, from.size(), to);
+      return true;
+    }
+    pos = end;
+  }
+  return false;
+}
+
+// DER of the first certificate in a PEM file.
+inline std::vector<uint8_t> first_cert_der(const std::filesystem::path& pem) {
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_file(pem.c_str(), "r"), BIO_free);
+  if (!bio) throw std::runtime_error("cannot open " + pem.string());
+  std::unique_ptr<X509, decltype(&X509_free)> cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr), X509_free);
+  if (!cert) throw std::runtime_error("no certificate in " + pem.string());
+  uint8_t* der = nullptr;
+  int len = i2d_X509(cert.get(), &der);
+  std::vector<uint8_t> out(der, der + len);
+  OPENSSL_free(der);
+  return out;
+}
+
+// base64url (padded) of SHA-256(der): the reference's key hash, computed with libcrypto only.
+inline std::string key_hash(const std::vector<uint8_t>& der) {
+  uint8_t digest[SHA256_DIGEST_LENGTH];
+  SHA256(der.data(), der.size(), digest);
+  uint8_t b64[64] = {};
+  int n = EVP_EncodeBlock(b64, digest, sizeof digest);
+  std::string s(reinterpret_cast<char*>(b64), static_cast<size_t>(n));
+  for (char& c : s) c = c == '+' ? '-' : c == '/' ? '_' : c;
+  return s;
+}
+
+// The algorithm of a certificate's public key: EVP_PKEY_ED25519, EVP_PKEY_ED448, EVP_PKEY_RSA, ...
+inline int cert_key_type(const std::filesystem::path& pem) {
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_file(pem.c_str(), "r"), BIO_free);
+  std::unique_ptr<X509, decltype(&X509_free)> cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr), X509_free);
+  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(X509_get_pubkey(cert.get()), EVP_PKEY_free);
+  return key ? EVP_PKEY_id(key.get()) : -1;
+}
+
+inline std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream s(text);
+  for (std::string line; std::getline(s, line);) lines.push_back(line);
+  return lines;
+}
+
+inline bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+// One smp-server installation in a temporary directory.
+struct SmpDirs {
+  TempDir tmp;
+  std::filesystem::path cfg = tmp.path / "etc" / "opt" / "simplex";
+  std::filesystem::path log = tmp.path / "var" / "opt" / "simplex";
+  std::filesystem::path program = symlink_as(tmp.path, "smp-server");
+
+  std::filesystem::path ini() const { return cfg / "smp-server.ini"; }
+  Env env() const { return {{"SMP_SERVER_CFG_PATH", cfg.string()}, {"SMP_SERVER_LOG_PATH", log.string()}}; }
+  std::vector<std::string> argv(const std::vector<std::string>& args) const {
+    std::vector<std::string> a = {program.string()};
+    a.insert(a.end(), args.begin(), args.end());
+    return a;
+  }
+  RunResult smp(const std::vector<std::string>& args, const std::string& input = "") const {
+    return run(argv(args), env(), input);
+  }
+  std::unique_ptr<Process> start(const std::vector<std::string>& args = {"start"}) const {
+    return std::make_unique<Process>(argv(args), env());
+  }
+  std::string fingerprint() const { return key_hash(first_cert_der(cfg / "ca.crt")); }
+  // Edits one line of the INI in place.
+  void set_ini_line(const std::string& from, const std::string& to) const {
+    std::string text = read_text(ini());
+    if (!replace_line(text, from, to)) throw std::runtime_error("no line '" + from + "' in the INI");
+    write_text(ini(), text);
+  }
+};
+
+}  // namespace sr::test
