@@ -37,7 +37,8 @@ count() {  # count <log> → adds the Catch2 summary of one suite run to the tot
 for backend in $backends; do
   dir=build-test-$backend
   if [ ! -f "$dir/build.ninja" ]; then
-    meson setup "$dir" -Dtls="$backend" -Db_sanitize=address,undefined -Db_lundef=false --wrap-mode=nodownload \
+    meson setup "$dir" -Dtls="$backend" -Db_sanitize=address,undefined -Db_lundef=false --buildtype=debug \
+      --wrap-mode=nodownload \
       >"$logdir/setup-$backend.log" 2>&1 || { cat "$logdir/setup-$backend.log"; failed=$((failed + 1)); continue; }
   fi
   if ! ninja -C "$dir" >"$logdir/build-$backend.log" 2>&1; then

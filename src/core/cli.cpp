@@ -255,16 +255,17 @@ tls::CtxPtr load_server_credentials(const fsys::path& cfg, std::string_view prot
 int serve_until_signal(tls::CtxPtr ctx, net::ServerOptions options, net::Handler handler) {
   asio::io_context io;
   net::TlsServer server(io, std::move(ctx), std::move(options), std::move(handler));
+  // Watch the signals before the listeners announce themselves, so a signal sent as soon as the ports are bound
+  // already stops gracefully. The first signal stops watching, so run() returns once every connection is closed.
+  net::on_shutdown_signal(io, [&server] { server.stop(); });
   try {
     server.listen();
   } catch (const net::BindError& e) {
+    net::cancel_shutdown_signal();
     err_line(e.what());
     return 1;
   }
   server.start();
-  // The first signal stops the server and stops watching signals, so run() returns once every connection is
-  // closed.
-  net::on_shutdown_signal(io, [&server] { server.stop(); });
   io.run();
   LOG_NOTE("Server stopped");
   return 0;

@@ -29,6 +29,7 @@ constexpr Clock::duration kAcceptBackoff = 100ms;  // after an accept error such
 constexpr auto use_nothrow = asio::experimental::as_tuple(asio::use_awaitable);
 
 class Conn;
+using SslPtr = std::unique_ptr<SSL, decltype(&SSL_free)>;
 
 // State the server and its connections share. Connections and accept loops hold it, so it outlives the TlsServer
 // object if coroutines are still pending when that is destroyed.
@@ -87,9 +88,9 @@ std::string endpoint_text(const tcp::endpoint& ep) {
 
 class Conn final : public Connection {
  public:
-  Conn(std::shared_ptr<Shared> shared, Socket socket, SSL* ssl)
+  Conn(std::shared_ptr<Shared> shared, Socket socket, SslPtr ssl)
       : shared_(std::move(shared)),
-        stream_(std::move(socket), ssl),
+        stream_(std::move(socket), ssl.release()),  // the stream owns the SSL from here
         read_(stream_.get_executor()),
         write_(stream_.get_executor()),
         changed_(stream_.get_executor(), Clock::time_point::max()) {
@@ -109,6 +110,7 @@ class Conn final : public Connection {
 
   // TLS handshake under the deadline; fills the session fields. False: the connection must be finished.
   asio::awaitable<bool> handshake() {
+    if (closing_) co_return false;  // accepted just before stop()
     tls::prepare(stream_.native_handle());
     read_.arm(shared_->options.tls_handshake_timeout, shared_from_this());
     auto [ec] = co_await stream_.async_handshake(asio::ssl::stream_base::server, read_.token());
@@ -259,10 +261,11 @@ class Conn final : public Connection {
 asio::awaitable<void> run_connection(std::shared_ptr<Shared> s, Socket socket) {
   std::shared_ptr<Conn> conn;
   try {
-    SSL* ssl = SSL_new(s->ctx.get());
+    SslPtr ssl(SSL_new(s->ctx.get()), SSL_free);
     if (!ssl) throw tls::TlsError("SSL_new: " + tls::last_error());
-    conn = std::make_shared<Conn>(s, std::move(socket), ssl);
+    conn = std::make_shared<Conn>(s, std::move(socket), std::move(ssl));
     conn->register_live();
+    if (s->stopping) conn->close();  // stop() ran between accept and registration
     if (co_await conn->handshake()) {
       conn->start_writer();
       co_await s->handler(conn);

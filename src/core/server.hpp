@@ -36,7 +36,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   const std::string& peer() const { return peer_; }                       // "ip:port", for logs
   uint16_t local_port() const { return local_port_; }
 
-  // Reads exactly buf.size() bytes; false on EOF, error, server stop or timeout (timeout: if given).
+  // All members run on the connection's executor (today the single io_context thread). One reader at a time.
+  // Reads exactly buf.size() bytes; false on EOF, error, server stop or timeout (timeout: if given). After a
+  // timeout part of the bytes may have been consumed: the caller closes the connection.
   virtual asio::awaitable<bool> read_exact(std::span<uint8_t> buf) = 0;
   virtual asio::awaitable<bool> read_exact(std::span<uint8_t> buf, Clock::duration timeout) = 0;
   // Queues bytes for the writer coroutine; waits while the queue is full. False once the connection closes.
@@ -82,7 +84,7 @@ class TlsServer {
   // Throws BindError with a message naming the port and the fix ("port 5223 is already in use: ...").
   void listen();
   void start();  // spawns the acceptors
-  void stop();   // graceful, see above; safe to call more than once
+  void stop();   // graceful, see above; safe to call more than once and from any thread (runs on the io thread)
   size_t connection_count() const;
   std::vector<uint16_t> bound_ports() const;  // actual ports (port 0 in options binds an ephemeral one)
   size_t tls_error_count() const;             // failed or timed-out TLS handshakes so far

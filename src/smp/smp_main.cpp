@@ -883,6 +883,10 @@ int smp_server_main(int argc, char** argv) {
     return cli.run(cli::strip_rts(argc, argv));
   } catch (const cli::Exit& e) {
     return e.code;
+  } catch (const std::exception& e) {
+    // Anything unexpected (I/O errors above all) ends the command like the reference's uncaught exceptions.
+    err(e.what());
+    return 1;
   }
 }
 

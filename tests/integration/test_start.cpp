@@ -25,6 +25,7 @@ struct StartDirs : SmpDirs {
   uint16_t p1 = free_port(), p2 = free_port();
 
   explicit StartDirs(std::vector<std::string> init_args = {"--no-password"}) {
+    while (p2 == p1) p2 = free_port();
     std::vector<std::string> args = {"init", "-y", "--disable-web"};
     args.insert(args.end(), init_args.begin(), init_args.end());
     auto r = smp(args);
@@ -152,6 +153,7 @@ TEST_CASE("start prints the start-up lines and serves TLS until SIGTERM", "[star
 
   const std::string fp = d.fingerprint();
   auto p = tls_probe(d.p1);
+  INFO("probe: " << p.error);
   REQUIRE(p.handshake_ok);
   CHECK(p.alpn == "smp/1");
   CHECK(p.version == "TLSv1.3");
@@ -164,6 +166,7 @@ TEST_CASE("start prints the start-up lines and serves TLS until SIGTERM", "[star
   TlsProbeOptions no_alpn;
   no_alpn.alpn = {};
   auto q = tls_probe(d.p2, no_alpn);
+  INFO("probe: " << q.error);
   REQUIRE(q.handshake_ok);
   CHECK(q.alpn.empty());
   CHECK(q.chain_der.size() == 2);
@@ -179,7 +182,9 @@ TEST_CASE("start prints the start-up lines and serves TLS until SIGTERM", "[star
 TEST_CASE("SIGINT stops the server; GHC RTS options are ignored", "[start]") {
   StartDirs d;
   auto server = d.start_ready({"start", "+RTS", "-N", "-RTS"});
-  CHECK(tls_probe(d.p1).handshake_ok);
+  auto p = tls_probe(d.p1);
+  INFO("probe: " << p.error);
+  CHECK(p.handshake_ok);
   server->signal(SIGINT);
   auto code = server->wait(30s);
   REQUIRE(code);
@@ -197,6 +202,7 @@ TEST_CASE("idle connections are closed after the handshake timeouts", "[start]")
   TlsProbeOptions wait;
   wait.close_wait = 15s;
   auto p = tls_probe(d.p1, wait);
+  INFO("probe: " << p.error);
   REQUIRE(p.handshake_ok);
   CHECK(p.closed_by_server);
   CHECK(p.closed_after < 15s);
@@ -419,6 +425,7 @@ TEST_CASE("a TOML configuration alone starts the same server", "[start]") {
   CHECK(server->out() == start_lines(d, "@<hostnames>:" + d.ports(),
                                      "Store log: " + (d.log / "smp-server-store.log").string(), "allowed"));
   auto p = tls_probe(d.p1);
+  INFO("probe: " << p.error);
   REQUIRE(p.handshake_ok);
   CHECK(p.alpn == "smp/1");
   REQUIRE(p.chain_der.size() == 2);

@@ -49,6 +49,7 @@ struct Seen {
   std::vector<std::vector<uint8_t>> session_ids;
   std::vector<std::string> alpns;
   std::vector<uint16_t> local_ports;
+  std::vector<std::string> peers;
   std::vector<bool> results;  // handler-specific outcome
   size_t queued = 0;          // bounded-queue test: blocks accepted by try_send/send
   bool queue_was_full = false;
@@ -59,6 +60,7 @@ struct Seen {
     session_ids.push_back(c->session_id());
     alpns.push_back(c->alpn());
     local_ports.push_back(c->local_port());
+    peers.push_back(c->peer());
     cv.notify_all();
   }
   void result(bool r) {
@@ -115,6 +117,32 @@ int tcp_connect(uint16_t port) {
   return fd;
 }
 
+// Connects to [::1]:port; -1 when the host has no IPv6 loopback (or the connection is refused).
+int tcp_connect_v6(uint16_t port) {
+  int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  sockaddr_in6 a{};
+  a.sin6_family = AF_INET6;
+  a.sin6_port = htons(port);
+  a.sin6_addr = in6addr_loopback;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+bool host_has_ipv6_loopback() {
+  int probe = socket(AF_INET6, SOCK_STREAM, 0);
+  if (probe < 0) return false;
+  sockaddr_in6 a{};
+  a.sin6_family = AF_INET6;
+  a.sin6_addr = in6addr_loopback;
+  const bool ok = bind(probe, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  close(probe);
+  return ok;
+}
+
 // True when the peer closed the TCP connection (EOF or reset) before the socket timeout.
 bool tcp_closed_by_peer(int fd) {
   char b[64];
@@ -142,6 +170,15 @@ struct Client {
   ~Client() {
     if (ssl) SSL_free(ssl);
     if (fd >= 0) close(fd);
+  }
+  // Takes over an already connected socket (e.g. IPv6).
+  Client(int connected_fd, std::vector<std::string> alpn) {
+    ctx = sr::tls::make_client_context(alpn);
+    fd = connected_fd;
+    ssl = SSL_new(ctx.get());
+    REQUIRE(ssl != nullptr);
+    sr::tls::prepare(ssl);
+    SSL_set_fd(ssl, fd);
   }
   bool handshake() { return SSL_connect(ssl) == 1; }
   std::string alpn() const { return sr::tls::alpn_selected(ssl); }
@@ -256,6 +293,22 @@ TEST_CASE("TLS server: echo handler with read_exact and send", "[server]") {
   CHECK(cl.read(msg.size()) == msg);
   REQUIRE(cl.write(msg.substr(0, kChunk)));
   CHECK(cl.read(kChunk) == msg.substr(0, kChunk));
+}
+
+TEST_CASE("TLS server: an exception in a handler closes only that connection", "[server]") {
+  auto seen = std::make_shared<Seen>();
+  Running srv(options_for(), [seen](ConnectionPtr c) -> asio::awaitable<void> {
+    seen->add(c);
+    co_await c->send(std::vector<uint8_t>(1, 'x'));
+    throw std::runtime_error("handler failure");
+  });
+  for (int i = 0; i < 2; ++i) {
+    Client cl(srv.port());
+    REQUIRE(cl.handshake());
+    CHECK(cl.read(1) == "x");  // queued before the throw: still flushed
+    CHECK(cl.sees_close_notify());
+  }
+  CHECK(seen->session_ids.size() == 2);
 }
 
 TEST_CASE("TLS server: handshake deadline closes a connection that never starts TLS", "[server]") {
@@ -391,6 +444,26 @@ TEST_CASE("TLS server: stop() is graceful", "[server]") {
   close(fd);
 }
 
+TEST_CASE("TLS server: closed connections leave the live list", "[server]") {
+  auto seen = std::make_shared<Seen>();
+  Running srv(options_for(), [seen](ConnectionPtr c) { return record_and_wait_eof(seen, c); });
+  for (int i = 0; i < 40; ++i) {
+    if (i % 4 == 3) {
+      close(tcp_connect(srv.port()));  // gone before the TLS handshake
+      continue;
+    }
+    Client cl(srv.port());
+    REQUIRE(cl.handshake());
+    if (i % 2) SSL_shutdown(cl.ssl);  // clean close; the others just drop the socket
+  }
+  REQUIRE(seen->wait([&] { return seen->session_ids.size() == 30; }));
+  const auto deadline = std::chrono::steady_clock::now() + kWait;
+  while (srv.server->connection_count() != 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(10ms);
+  CHECK(srv.server->connection_count() == 0);
+  CHECK(srv.server->tls_error_count() == 10);
+}
+
 TEST_CASE("TLS server: a port in use is a BindError naming it", "[server]") {
   asio::io_context io;
   auto handler = [](ConnectionPtr) -> asio::awaitable<void> { co_return; };
@@ -424,6 +497,42 @@ TEST_CASE("TLS server: several ports at once", "[server]") {
   std::sort(want.begin(), want.end());
   CHECK(got == want);
   CHECK(srv.server->connection_count() == 2);
+}
+
+TEST_CASE("TLS server: dual-stack wildcard, or IPv4 only", "[server]") {
+  auto seen = std::make_shared<Seen>();
+  auto handler = [seen](ConnectionPtr c) { return record_and_wait_eof(seen, c); };
+  if (!host_has_ipv6_loopback()) {
+    WARN("no IPv6 loopback on this host: only the IPv4 part is checked");
+  }
+  SECTION("[::] accepts IPv4 and IPv6 clients") {
+    Running srv(options_for(), handler);
+    Client v4(srv.port());
+    REQUIRE(v4.handshake());
+    REQUIRE(seen->wait([&] { return seen->peers.size() == 1; }));
+    // IPv4 clients arrive as v4-mapped addresses; logs show them as plain IPv4.
+    CHECK_THAT(seen->peers[0], Catch::StartsWith("127.0.0.1:"));
+    if (host_has_ipv6_loopback()) {
+      int fd = tcp_connect_v6(srv.port());
+      REQUIRE(fd >= 0);
+      Client v6(fd, {"smp/1"});
+      REQUIRE(v6.handshake());
+      REQUIRE(seen->wait([&] { return seen->peers.size() == 2; }));
+      CHECK_THAT(seen->peers[1], Catch::StartsWith("[::1]:"));
+    }
+  }
+  SECTION("ipv6 = false binds 0.0.0.0 only") {
+    auto options = options_for();
+    options.ipv6 = false;
+    Running srv(options, handler);
+    Client v4(srv.port());
+    REQUIRE(v4.handshake());
+    if (host_has_ipv6_loopback()) {
+      int fd = tcp_connect_v6(srv.port());
+      CHECK(fd < 0);
+      if (fd >= 0) close(fd);
+    }
+  }
 }
 
 TEST_CASE("TLS server: SIGTERM stops the server through on_shutdown_signal", "[server]") {

@@ -6,7 +6,9 @@
 #include <openssl/x509.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
+#include <cctype>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -599,6 +601,17 @@ TEST_CASE("xftp start without uploads and with the PostgreSQL file store", "[xft
     CHECK(p.out().find("\nUploading new files NOT allowed.\n") != std::string::npos);
     p.signal(SIGTERM);
     CHECK(p.wait(30s) == std::optional<int>(0));
+  }
+  SECTION("a malformed INI line is a WARN naming the line, and start goes on") {
+    s.edit_ini("\n[FILES]\n", "\n[FILES]\nthis line is not ini\n");
+    const auto lines = lines_of(slurp(s.ini()));
+    const auto bad = std::find(lines.begin(), lines.end(), "this line is not ini") - lines.begin() + 1;
+    auto server = start_server(s, port);
+    CHECK(server->err().find("[WARN ") != std::string::npos);
+    CHECK(server->err().find(s.ini().string() + ":" + std::to_string(bad) + ":") != std::string::npos);
+    CHECK(server->out().find("\nListening on port " + std::to_string(port) + "...\n") != std::string::npos);
+    server->signal(SIGTERM);
+    CHECK(server->wait(30s) == std::optional<int>(0));
   }
   SECTION("store_files = database is refused by this build") {
     s.edit_ini("\nstore_files = memory\n", "\nstore_files = database\n");

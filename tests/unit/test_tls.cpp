@@ -179,6 +179,33 @@ TEST_CASE("TLS 1.2 handshake: 12-byte session id", "[tls]") {
   }
 }
 
+TEST_CASE("a HelloRetryRequest leaves tls-unique intact", "[tls]") {
+  // The client's only key share is for P-256, which the server does not take: it asks again for X25519, as it
+  // does for the reference client's X448 share in the BoringSSL build.
+  for (const auto& creds : fixture_sets()) {
+    INFO(creds.name);
+    CtxPtr client = sr::tls::make_client_context();
+    REQUIRE(SSL_CTX_set1_curves_list(client.get(), "P-256:X25519") == 1);
+    auto p = handshake(server_ctx(creds.dir), client);
+    INFO("client: " << p.client_error << " server: " << p.server_error);
+    REQUIRE(p.ok);
+    CHECK(SSL_version(p.server.get()) == TLS1_3_VERSION);
+#ifdef SR_TLS_OPENSSL
+    CHECK(SSL_get_negotiated_group(p.server.get()) == NID_X25519);
+#else
+    CHECK(SSL_used_hello_retry_request(p.server.get()) == 1);
+#endif
+    const auto sid = sr::tls::session_id(p.server.get());
+    CHECK(sid.size() == 32);
+    CHECK(sr::tls::session_id(p.client.get()) == sid);
+    if (is_openssl()) {
+      std::vector<uint8_t> peer(64);
+      peer.resize(SSL_get_peer_finished(p.server.get(), peer.data(), peer.size()));
+      CHECK(peer == sid);
+    }
+  }
+}
+
 TEST_CASE("different handshakes get different session ids", "[tls]") {
   const auto dir = fixture_sets().front().dir;
   CtxPtr server = server_ctx(dir);
