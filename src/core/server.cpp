@@ -341,10 +341,11 @@ std::shared_ptr<tcp::acceptor> bind_port(asio::io_context& io, uint16_t port, bo
     ep = tcp::endpoint(tcp::v4(), port);
     ec = open_and_bind(*acceptor, ep);
   }
-  // The reference's wording; after a successful bind with the actual port (port 0 binds an ephemeral one).
+  // The reference's wording, logged once the port listens (so a client reacting to the line can connect), with the
+  // actual port (port 0 binds an ephemeral one).
   if (!ec) ep = acceptor->local_endpoint(ec);
-  LOG_NOTE("binding to {}", endpoint_text(ep));
   if (!ec) acceptor->listen(kBacklog, ec);
+  LOG_NOTE("binding to {}", endpoint_text(ep));
   if (ec) throw bind_error(port, ec);
   return acceptor;
 }

@@ -282,6 +282,11 @@ TlsProbe tls_probe(uint16_t port, const TlsProbeOptions& options) {
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
   if (options.max_version) SSL_CTX_set_max_proto_version(ctx, static_cast<uint16_t>(options.max_version));
   SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
+#ifdef SR_TLS_BORINGSSL
+  // BoringSSL clients do not offer EdDSA by default; the relays sign only with Ed25519 (or Ed448).
+  static const uint16_t kEdDSA[] = {SSL_SIGN_ED25519};
+  SSL_CTX_set_verify_algorithm_prefs(ctx, kEdDSA, 1);
+#endif
   SSL_CTX_set_msg_callback(ctx, probe_msg_cb);
   // Ask for tickets explicitly: the server must not send any even then.
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT);
