@@ -1,6 +1,7 @@
 #include "core/encoding.hpp"
 
 #include <array>
+#include <stdexcept>
 
 namespace sr {
 namespace {
@@ -67,6 +68,169 @@ std::optional<Bytes> base64url_decode(std::string_view text) {
   // Non-canonical input (unused low bits set) is rejected, as base64-bytestring does.
   if (acc != 0) return std::nullopt;
   return out;
+}
+
+// ---- smpEncode primitives ----
+
+namespace {
+
+// Big-endian append / read of an unsigned integer of N bytes.
+template <class U>
+void put_be(Bytes& out, U v) {
+  for (int shift = static_cast<int>(sizeof(U) - 1) * 8; shift >= 0; shift -= 8) out.push_back(static_cast<uint8_t>(v >> shift));
+}
+
+template <class U>
+U get_be(std::span<const uint8_t> b) {
+  U v = 0;
+  for (const uint8_t x : b) v = static_cast<U>((v << 8) | x);
+  return v;
+}
+
+}  // namespace
+
+Encoder& Encoder::byte(uint8_t b) {
+  out_.push_back(b);
+  return *this;
+}
+
+Encoder& Encoder::ch(char c) { return byte(static_cast<uint8_t>(c)); }
+
+Encoder& Encoder::boolean(bool b) { return byte(b ? 'T' : 'F'); }
+
+Encoder& Encoder::word16(uint16_t v) {
+  put_be(out_, v);
+  return *this;
+}
+
+Encoder& Encoder::word32(uint32_t v) {
+  put_be(out_, v);
+  return *this;
+}
+
+Encoder& Encoder::int64(int64_t v) {
+  put_be(out_, static_cast<uint64_t>(v));
+  return *this;
+}
+
+Encoder& Encoder::system_time(std::chrono::system_clock::time_point t) {
+  return int64(std::chrono::floor<std::chrono::seconds>(t).time_since_epoch().count());
+}
+
+Encoder& Encoder::short_string(std::span<const uint8_t> s) {
+  if (s.size() > 255) throw std::length_error("smpEncode: short string longer than 255 bytes");
+  byte(static_cast<uint8_t>(s.size()));
+  return raw(s);
+}
+
+Encoder& Encoder::large(std::span<const uint8_t> s) {
+  if (s.size() > 65535) throw std::length_error("smpEncode: Large longer than 65535 bytes");
+  word16(static_cast<uint16_t>(s.size()));
+  return raw(s);
+}
+
+Encoder& Encoder::tail(std::span<const uint8_t> s) { return raw(s); }
+
+Encoder& Encoder::raw(std::span<const uint8_t> s) {
+  out_.insert(out_.end(), s.begin(), s.end());
+  return *this;
+}
+
+Encoder& Encoder::list_count(size_t n) {
+  if (n > 255) throw std::length_error("smpEncode: list longer than 255 items");
+  return byte(static_cast<uint8_t>(n));
+}
+
+Encoder& Encoder::version_range(VersionRange r) {
+  if (r.min > r.max) throw std::invalid_argument("smpEncode: version range with min > max");
+  return word16(r.min).word16(r.max);
+}
+
+std::optional<std::span<const uint8_t>> Decoder::take(size_t n) {
+  if (!ok_ || in_.size() - pos_ < n) return failed();
+  const auto s = in_.subspan(pos_, n);
+  pos_ += n;
+  return s;
+}
+
+std::optional<uint8_t> Decoder::byte() {
+  const auto b = take(1);
+  if (!b) return std::nullopt;
+  return (*b)[0];
+}
+
+std::optional<char> Decoder::ch() {
+  const auto b = byte();
+  if (!b) return std::nullopt;
+  return static_cast<char>(*b);
+}
+
+std::optional<bool> Decoder::boolean() {
+  const auto b = byte();
+  if (!b) return std::nullopt;
+  if (*b == 'T') return true;
+  if (*b == 'F') return false;
+  return failed();
+}
+
+std::optional<uint16_t> Decoder::word16() {
+  const auto b = take(2);
+  if (!b) return std::nullopt;
+  return get_be<uint16_t>(*b);
+}
+
+std::optional<uint32_t> Decoder::word32() {
+  const auto b = take(4);
+  if (!b) return std::nullopt;
+  return get_be<uint32_t>(*b);
+}
+
+std::optional<int64_t> Decoder::int64() {
+  const auto b = take(8);
+  if (!b) return std::nullopt;
+  return static_cast<int64_t>(get_be<uint64_t>(*b));
+}
+
+std::optional<std::chrono::sys_seconds> Decoder::system_time() {
+  const auto s = int64();
+  if (!s) return std::nullopt;
+  return std::chrono::sys_seconds{std::chrono::seconds{*s}};
+}
+
+std::optional<std::span<const uint8_t>> Decoder::short_string() {
+  const auto len = byte();
+  if (!len) return std::nullopt;
+  return take(*len);
+}
+
+std::optional<std::span<const uint8_t>> Decoder::large() {
+  const auto len = word16();
+  if (!len) return std::nullopt;
+  return take(*len);
+}
+
+std::optional<std::span<const uint8_t>> Decoder::raw(size_t n) { return take(n); }
+
+std::span<const uint8_t> Decoder::rest() {
+  if (!ok_) return {};
+  return *take(in_.size() - pos_);
+}
+
+std::optional<uint8_t> Decoder::list_count() { return byte(); }
+
+std::optional<uint8_t> Decoder::non_empty_count() {
+  const auto n = byte();
+  if (!n) return std::nullopt;
+  if (*n == 0) return failed();
+  return n;
+}
+
+std::optional<VersionRange> Decoder::version_range() {
+  const auto min = word16();
+  const auto max = word16();
+  if (!min || !max) return std::nullopt;
+  if (*min > *max) return failed();
+  return VersionRange{*min, *max};
 }
 
 }  // namespace sr
