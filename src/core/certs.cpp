@@ -11,7 +11,6 @@
 #include <openssl/sha.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
-#include <sodium.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -22,6 +21,7 @@
 #include <string_view>
 #include <utility>
 
+#include "core/crypto.hpp"
 #include "core/encoding.hpp"
 #include "core/fsutil.hpp"
 
@@ -172,7 +172,7 @@ void add_extensions(X509* cert, X509V3_CTX* ctx, std::span<const ExtLine> lines)
 
 // A fresh positive serial of at most 159 bits, like OpenSSL's rand_serial.
 BnPtr random_serial() {
-  auto bytes = random_bytes(20);
+  auto bytes = crypto::random_bytes(20);
   bytes[0] &= 0x7f;
   BnPtr bn(BN_bin2bn(bytes.data(), static_cast<int>(bytes.size()), nullptr));
   if (!bn) fail("out of memory");
@@ -426,12 +426,6 @@ CertInfo read_cert_info(const stdfs::path& crt) {
   return info;
 }
 
-std::vector<uint8_t> random_bytes(size_t n) {
-  static const bool ready = sodium_init() >= 0;
-  if (!ready) throw CertError("libsodium initialisation failed");
-  std::vector<uint8_t> out(n);
-  if (n > 0) randombytes_buf(out.data(), n);  // data() of an empty vector may be null
-  return out;
-}
+
 
 }  // namespace sr::certs

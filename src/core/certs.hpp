@@ -43,7 +43,5 @@ struct CertInfo {
 };
 CertInfo read_cert_info(const std::filesystem::path& crt);
 
-// Random bytes (libsodium), used for init passwords.
-std::vector<uint8_t> random_bytes(size_t n);
 
 }  // namespace sr::certs

@@ -360,6 +360,12 @@ void random_bytes(std::span<uint8_t> out) {
   randombytes_buf(out.data(), out.size());
 }
 
+Bytes random_bytes(size_t n) {
+  Bytes out(n);
+  random_bytes(out);
+  return out;
+}
+
 Bytes hkdf_sha512(std::span<const uint8_t> salt, std::span<const uint8_t> ikm, std::string_view info,
                   size_t len) {
   Bytes out(len);

@@ -98,6 +98,7 @@ Nonce cb_nonce(std::span<const uint8_t> s);  // truncated / zero-extended to 24 
 Nonce reverse_nonce(const Nonce& n);
 Nonce random_nonce();
 void random_bytes(std::span<uint8_t> out);
+Bytes random_bytes(size_t n);  // init passwords, certificate serials
 
 // ---- Block encryption key schedule (§5.4) ----
 // HKDF-SHA-512 (RFC 5869); an empty salt is allowed.

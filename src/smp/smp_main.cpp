@@ -16,6 +16,7 @@
 #include "core/certs.hpp"
 #include "core/cli.hpp"
 #include "core/config.hpp"
+#include "core/crypto.hpp"
 #include "core/encoding.hpp"
 #include "core/fsutil.hpp"
 #include "core/log.hpp"
@@ -402,7 +403,7 @@ bool check_init_options(const InitOptions& o) {
   return error == nullptr;
 }
 
-std::string random_base64url(size_t n) { return base64url_encode(certs::random_bytes(n)); }
+std::string random_base64url(size_t n) { return base64url_encode(crypto::random_bytes(n)); }
 
 std::string server_address(const std::string& fp, const std::optional<std::string>& password, const std::string& host,
                            const std::string& port) {

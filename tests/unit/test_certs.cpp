@@ -420,13 +420,6 @@ TEST_CASE("read_cert_info errors carry the reference's texts", "[certs]") {
   CHECK_THROWS_AS(sr::certs::read_cert_info(d / "missing.crt"), CertError);
 }
 
-TEST_CASE("random_bytes", "[certs]") {
-  const auto a = sr::certs::random_bytes(32);
-  const auto b = sr::certs::random_bytes(32);
-  CHECK(a.size() == 32);
-  CHECK(a != b);
-  CHECK(sr::certs::random_bytes(0).empty());
-}
 
 // ---- fsutil (the certificate files are written through it) --------------------------------------------------
 

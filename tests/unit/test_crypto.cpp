@@ -389,3 +389,11 @@ TEST_CASE("HKDF-SHA512 treats an empty salt as HashLen zero bytes", "[crypto]") 
   CHECK(hkdf_sha512({}, ikm, "x", 42) == hkdf_sha512(Bytes(64, 0), ikm, "x", 42));
   CHECK(hkdf_sha512({}, ikm, "x", 42) != hkdf_sha512({}, ikm, "y", 42));
 }
+
+TEST_CASE("random_bytes", "[crypto]") {
+  const auto a = sr::crypto::random_bytes(32);
+  const auto b = sr::crypto::random_bytes(32);
+  CHECK(a.size() == 32);
+  CHECK(a != b);
+  CHECK(sr::crypto::random_bytes(0).empty());
+}
