@@ -356,6 +356,7 @@ Nonce random_nonce() {
 }
 
 void random_bytes(std::span<uint8_t> out) {
+  if (out.empty()) return;  // an empty span's data() may be null, which randombytes_buf must not get
   ensure_sodium();
   randombytes_buf(out.data(), out.size());
 }
