@@ -252,12 +252,47 @@ tls::CtxPtr load_server_credentials(const fsys::path& cfg, std::string_view prot
   }
 }
 
-int serve_until_signal(tls::CtxPtr ctx, net::ServerOptions options, net::Handler handler) {
+ServerIdentity load_server_identity(const fsys::path& cfg) {
+  ServerIdentity id;
+  try {
+    auto online = tls::read_pem_certs((cfg / "server.crt").string());
+    auto ca = tls::read_pem_certs((cfg / "ca.crt").string());
+    if (online.empty() || ca.empty()) throw tls::TlsError("no certificate");
+    id.cert_chain = {tls::cert_der(online[0].get()), tls::cert_der(ca[0].get())};
+    const auto hash = crypto::sha256(id.cert_chain[1]);
+    id.key_hash.assign(hash.begin(), hash.end());
+    tls::PkeyPtr key = tls::read_private_key((cfg / "server.key").string());
+    const int type = EVP_PKEY_id(key.get());
+    if (type == EVP_PKEY_ED25519)
+      id.online_key.alg = crypto::KeyAlg::Ed25519;
+#ifdef EVP_PKEY_ED448
+    else if (type == EVP_PKEY_ED448)
+      id.online_key.alg = crypto::KeyAlg::Ed448;
+#endif
+    else
+      throw tls::TlsError("server.key is neither Ed25519 nor Ed448");
+    size_t len = 0;
+    if (EVP_PKEY_get_raw_private_key(key.get(), nullptr, &len) != 1) throw tls::TlsError(tls::last_error());
+    id.online_key.raw.resize(len);
+    if (EVP_PKEY_get_raw_private_key(key.get(), id.online_key.raw.data(), &len) != 1)
+      throw tls::TlsError(tls::last_error());
+  } catch (const tls::TlsError& e) {
+    LOG_DEBUG("credential load failed: {}", e.what());
+    out("invalid credential");
+    throw Exit{1};
+  }
+  return id;
+}
+
+int serve_until_signal(tls::CtxPtr ctx, net::ServerOptions options, net::Handler handler, ServeHooks hooks) {
   asio::io_context io;
   net::TlsServer server(io, std::move(ctx), std::move(options), std::move(handler));
   // Watch the signals before the listeners announce themselves, so a signal sent as soon as the ports are bound
   // already stops gracefully. The first signal stops watching, so run() returns once every connection is closed.
-  net::on_shutdown_signal(io, [&server] { server.stop(); });
+  net::on_shutdown_signal(io, [&server, &hooks] {
+    if (hooks.stop) hooks.stop();
+    server.stop();
+  });
   try {
     server.listen();
   } catch (const net::BindError& e) {
@@ -265,6 +300,7 @@ int serve_until_signal(tls::CtxPtr ctx, net::ServerOptions options, net::Handler
     err_line(e.what());
     return 1;
   }
+  if (hooks.start) hooks.start(io);
   server.start();
   io.run();
   LOG_NOTE("Server stopped");

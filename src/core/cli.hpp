@@ -11,6 +11,7 @@
 
 #include "core/certs.hpp"
 #include "core/config.hpp"
+#include "core/crypto.hpp"
 #include "core/server.hpp"
 
 namespace sr::cli {
@@ -71,7 +72,23 @@ tls::CtxPtr load_server_credentials(const std::filesystem::path& cfg, std::strin
 
 // Runs the TLS server until SIGINT/SIGTERM, then stops gracefully and logs NOTE "Server stopped".
 // A port in use prints which port and how to fix it, and returns 1. Returns the exit code.
-int serve_until_signal(tls::CtxPtr ctx, net::ServerOptions options, net::Handler handler);
+// What a role's handshake presents: the address fingerprint, the TLS chain [online, CA] as DER, and the online
+// private key that signs each connection's session key. Read from <cfg>/ca.crt, server.crt, server.key after
+// load_server_credentials accepted them; an unusable key prints "invalid credential" and ends with Exit{1}.
+struct ServerIdentity {
+  std::vector<uint8_t> key_hash;
+  std::vector<std::vector<uint8_t>> cert_chain;
+  crypto::PrivateKey online_key;
+};
+ServerIdentity load_server_identity(const std::filesystem::path& cfg);
+
+// Role-wide background work (housekeeping timers) started with the server and stopped with it: start() runs on
+// the server's io_context before it accepts; stop() must cancel whatever start() left running.
+struct ServeHooks {
+  std::function<void(asio::io_context&)> start;
+  std::function<void()> stop;
+};
+int serve_until_signal(tls::CtxPtr ctx, net::ServerOptions options, net::Handler handler, ServeHooks hooks = {});
 
 
 // ---- Configuration file lookup shared by the roles' commands that need an initialized server ----------------

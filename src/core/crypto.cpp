@@ -464,4 +464,69 @@ Sha512 sha512(std::span<const uint8_t> data) {
   return h;
 }
 
+#ifdef OPENSSL_IS_BORINGSSL
+namespace {
+// BoringSSL has no SHA-3: a compact Keccak-f[1600] sponge (FIPS 202) for the one hash we need.
+void keccak_f1600(uint64_t st[25]) {
+  static constexpr uint64_t rc[24] = {
+      0x0000000000000001ULL, 0x0000000000008082ULL, 0x800000000000808aULL, 0x8000000080008000ULL,
+      0x000000000000808bULL, 0x0000000080000001ULL, 0x8000000080008081ULL, 0x8000000000008009ULL,
+      0x000000000000008aULL, 0x0000000000000088ULL, 0x0000000080008009ULL, 0x000000008000000aULL,
+      0x000000008000808bULL, 0x800000000000008bULL, 0x8000000000008089ULL, 0x8000000000008003ULL,
+      0x8000000000008002ULL, 0x8000000000000080ULL, 0x000000000000800aULL, 0x800000008000000aULL,
+      0x8000000080008081ULL, 0x8000000000008080ULL, 0x0000000080000001ULL, 0x8000000080008008ULL};
+  static constexpr int rot[24] = {1, 3, 6, 10, 15, 21, 28, 36, 45, 55, 2, 14, 27, 41, 56, 8, 25, 43, 62, 18, 39, 61, 20, 44};
+  static constexpr int pi[24] = {10, 7, 11, 17, 18, 3, 5, 16, 8, 21, 24, 4, 15, 23, 19, 13, 12, 2, 20, 14, 22, 9, 6, 1};
+  auto rotl = [](uint64_t x, int n) { return (x << n) | (x >> (64 - n)); };
+  for (uint64_t round_constant : rc) {
+    uint64_t c[5];
+    for (int x = 0; x < 5; ++x) c[x] = st[x] ^ st[x + 5] ^ st[x + 10] ^ st[x + 15] ^ st[x + 20];
+    for (int x = 0; x < 5; ++x) {
+      const uint64_t d = c[(x + 4) % 5] ^ rotl(c[(x + 1) % 5], 1);
+      for (int y = 0; y < 25; y += 5) st[y + x] ^= d;
+    }
+    uint64_t cur = st[1];
+    for (int i = 0; i < 24; ++i) {
+      const uint64_t tmp = st[pi[i]];
+      st[pi[i]] = rotl(cur, rot[i]);
+      cur = tmp;
+    }
+    for (int y = 0; y < 25; y += 5) {
+      uint64_t row[5];
+      for (int x = 0; x < 5; ++x) row[x] = st[y + x];
+      for (int x = 0; x < 5; ++x) st[y + x] = row[x] ^ (~row[(x + 1) % 5] & row[(x + 2) % 5]);
+    }
+    st[0] ^= round_constant;
+  }
+}
+}  // namespace
+
+Bytes sha3_384(std::span<const uint8_t> data) {
+  constexpr size_t rate = 104;  // (1600 - 2 * 384) / 8
+  uint64_t st[25] = {};
+  auto absorb = [&](const uint8_t* block) {
+    for (size_t i = 0; i < rate; ++i) st[i / 8] ^= static_cast<uint64_t>(block[i]) << (8 * (i % 8));
+    keccak_f1600(st);
+  };
+  size_t off = 0;
+  for (; data.size() - off >= rate; off += rate) absorb(data.data() + off);
+  uint8_t last[rate] = {};
+  std::copy(data.begin() + static_cast<std::ptrdiff_t>(off), data.end(), last);
+  last[data.size() - off] ^= 0x06;  // SHA-3 domain bits + pad10*1
+  last[rate - 1] ^= 0x80;
+  absorb(last);
+  Bytes out(48);
+  for (size_t i = 0; i < out.size(); ++i) out[i] = static_cast<uint8_t>(st[i / 8] >> (8 * (i % 8)));
+  return out;
+}
+#else
+Bytes sha3_384(std::span<const uint8_t> data) {
+  Bytes out(48);
+  unsigned int len = 0;
+  if (EVP_Digest(data.data(), data.size(), out.data(), &len, EVP_sha3_384(), nullptr) != 1 || len != out.size())
+    throw std::runtime_error("SHA3-384 failed");
+  return out;
+}
+#endif
+
 }  // namespace sr::crypto

@@ -137,5 +137,7 @@ std::optional<PublicKey> verify_signed_key(const PublicKey& signer, std::span<co
 // ---- Hashes ----
 Sha256 sha256(std::span<const uint8_t> data);
 Sha512 sha512(std::span<const uint8_t> data);
+// SHA3-384 (FIPS 202), 48 bytes: short-link sender ids are the first 24 bytes of SHA3-384(corrId).
+Bytes sha3_384(std::span<const uint8_t> data);
 
 }  // namespace sr::crypto

@@ -290,6 +290,11 @@ asio::awaitable<void> accept_loop(std::shared_ptr<Shared> s, std::shared_ptr<tcp
       co_await backoff.async_wait(use_nothrow);
       continue;
     }
+    // Blocks are written whole and answered at once: Nagle's delay would add tens of milliseconds per round trip.
+    // Keep-alive as the reference's transport has it, so dead peers are found while idle.
+    asio::error_code opt_ec;
+    socket.set_option(tcp::no_delay(true), opt_ec);
+    socket.set_option(asio::socket_base::keep_alive(true), opt_ec);
     asio::co_spawn(acceptor->get_executor(), run_connection(s, std::move(socket)), asio::detached);
   }
 }

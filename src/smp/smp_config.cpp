@@ -37,6 +37,10 @@ void read_store_log(const Source& src, SmpConfig& c) {
   c.expire_messages_on_start = src.opt_on_off(S, "expire_messages_on_start").value_or(true);
   c.expire_messages_on_send = src.opt_on_off(S, "expire_messages_on_send").value_or(true);
   c.expire_ntfs_hours = src.opt_int(S, "expire_ntfs_hours").value_or(c.expire_ntfs_hours);
+  // Our extension (the reference hard-codes 128): messages a queue holds before ERR QUOTA.
+  c.msg_queue_quota = src.opt_int(S, "msg_queue_quota").value_or(c.msg_queue_quota);
+  if (c.msg_queue_quota < 1 || c.msg_queue_quota > 65535)
+    src.invalid(S, "msg_queue_quota", *src.find(S, "msg_queue_quota"), "a number of messages from 1 to 65535");
   c.log_stats = src.opt_on_off(S, "log_stats").value_or(false);
   // readMaybe in the reference: anything but a number disables the metrics file.
   if (const ini::Value* v = src.find(S, "prometheus_interval")) {

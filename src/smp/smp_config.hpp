@@ -26,6 +26,7 @@ struct SmpConfig {
   bool expire_messages_on_start = true;
   bool expire_messages_on_send = true;  // absent → on (init writes off, spec §8 Q5)
   int64_t expire_ntfs_hours = 24;
+  int64_t msg_queue_quota = 128;        // extension key; the reference's fixed defaultMsgQueueQuota
   bool log_stats = false;
   std::optional<int64_t> prometheus_interval;  // invalid value silently disables (reference)
 

@@ -22,6 +22,7 @@
 #include "core/log.hpp"
 #include "smp/smp_config.hpp"
 #include "smp/smp_init.hpp"
+#include "smp/session.hpp"
 
 namespace sr::smp {
 
@@ -781,15 +782,24 @@ class SmpCli {
     options.ports = cfg.ports;
     options.tls_handshake_timeout = std::chrono::seconds(cfg.timeouts.tls_handshake);
     options.log_tls_errors = cfg.log_tls_errors;
-    const auto handshake_timeout = std::chrono::seconds(cfg.timeouts.protocol_handshake);
-    // Until the SMP protocol lands, a connection is held for the protocol handshake time and then closed.
-    net::Handler handler = [handshake_timeout](net::ConnectionPtr conn) -> asio::awaitable<void> {
-      const auto deadline = net::Clock::now() + handshake_timeout;
-      std::array<uint8_t, 1> byte{};
-      while (net::Clock::now() < deadline)
-        if (!co_await conn->read_exact(byte, deadline - net::Clock::now())) break;
-    };
-    return cli::serve_until_signal(std::move(ctx), std::move(options), std::move(handler));
+    cli::ServerIdentity id = cli::load_server_identity(paths_.cfg);
+    RelayConfig rc;
+    rc.msg_queue_quota = static_cast<size_t>(cfg.msg_queue_quota);
+    rc.new_queues = cfg.new_queues;
+    rc.create_password = cfg.create_password;
+    rc.message_ttl = 86400 * cfg.expire_messages_days;
+    rc.expire_messages_on_send = cfg.expire_messages_on_send;
+    rc.ntf_ttl = 3600 * cfg.expire_ntfs_hours;
+    RelayTimeouts rt;
+    rt.handshake = std::chrono::seconds(cfg.timeouts.protocol_handshake);
+    rt.expire_messages_on_start = cfg.expire_messages_on_start;
+    rt.disconnect_inactive = cfg.inactive_clients.disconnect;
+    rt.inactive_ttl = std::chrono::seconds(cfg.inactive_clients.ttl);
+    rt.inactive_check = std::chrono::seconds(cfg.inactive_clients.check_interval);
+    auto relay = std::make_shared<Relay>(rc, RelayIdentity{id.key_hash, id.cert_chain, id.online_key}, rt);
+    net::Handler handler = [relay](net::ConnectionPtr conn) { return relay->serve(std::move(conn)); };
+    cli::ServeHooks hooks{[relay](asio::io_context& io) { relay->start_housekeeping(io); }, [relay] { relay->stop(); }};
+    return cli::serve_until_signal(std::move(ctx), std::move(options), std::move(handler), std::move(hooks));
   }
 
   // simplexmq: Server/CLI.hs printServerTransports.

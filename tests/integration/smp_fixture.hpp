@@ -124,4 +124,41 @@ struct SmpDirs {
   }
 };
 
+// An initialized server (`init -y --disable-web` plus extra options) listening on two free high ports.
+struct StartDirs : SmpDirs {
+  uint16_t p1 = free_port(), p2 = free_port();
+
+  explicit StartDirs(std::vector<std::string> init_args = {"--no-password"}) {
+    while (p2 == p1) p2 = free_port();
+    std::vector<std::string> args = {"init", "-y", "--disable-web"};
+    args.insert(args.end(), init_args.begin(), init_args.end());
+    auto r = smp(args);
+    if (r.exit_code != 0) throw std::runtime_error("init failed: " + r.out + r.err);
+    set_ini_line("port = 5223,443", "port = " + ports());
+  }
+  // The raw 32-byte key hash a client dials (SHA-256 of the CA certificate DER, computed with libcrypto).
+  std::vector<uint8_t> key_hash_bytes() const {
+    auto der = first_cert_der(cfg / "ca.crt");
+    std::vector<uint8_t> h(SHA256_DIGEST_LENGTH);
+    SHA256(der.data(), der.size(), h.data());
+    return h;
+  }
+  std::string ports() const { return std::to_string(p1) + "," + std::to_string(p2); }
+  // Adds lines right after a section header.
+  void add_to_section(const std::string& section, const std::string& lines) const {
+    std::string text = read_text(ini());
+    auto pos = text.find("[" + section + "]\n");
+    if (pos == std::string::npos) throw std::runtime_error("no section " + section);
+    text.insert(pos + section.size() + 3, lines);
+    write_text(ini(), text);
+  }
+  // Waits until both listeners are bound: the NOTE "binding to <addr>:<p2>" ends with ":<p2>".
+  std::unique_ptr<Process> start_ready(const std::vector<std::string>& args = {"start"}) const {
+    auto p = start(args);
+    if (!p->wait_for(":" + std::to_string(p2) + "\n", std::chrono::seconds(30)))
+      throw std::runtime_error("server did not start: " + p->out() + p->err());
+    return p;
+  }
+};
+
 }  // namespace sr::test

@@ -20,36 +20,6 @@ namespace {
 
 const std::string kBanner = std::string("SMP server v6.5.5.0 / ") + std::string(SR_COMMIT).substr(0, 7);
 
-// An initialized server (`init -y --disable-web` plus extra options) listening on two free high ports.
-struct StartDirs : SmpDirs {
-  uint16_t p1 = free_port(), p2 = free_port();
-
-  explicit StartDirs(std::vector<std::string> init_args = {"--no-password"}) {
-    while (p2 == p1) p2 = free_port();
-    std::vector<std::string> args = {"init", "-y", "--disable-web"};
-    args.insert(args.end(), init_args.begin(), init_args.end());
-    auto r = smp(args);
-    if (r.exit_code != 0) throw std::runtime_error("init failed: " + r.out + r.err);
-    set_ini_line("port = 5223,443", "port = " + ports());
-  }
-  std::string ports() const { return std::to_string(p1) + "," + std::to_string(p2); }
-  // Adds lines right after a section header.
-  void add_to_section(const std::string& section, const std::string& lines) const {
-    std::string text = read_text(ini());
-    auto pos = text.find("[" + section + "]\n");
-    if (pos == std::string::npos) throw std::runtime_error("no section " + section);
-    text.insert(pos + section.size() + 3, lines);
-    write_text(ini(), text);
-  }
-  // Waits until both listeners are bound: the NOTE "binding to <addr>:<p2>" ends with ":<p2>".
-  std::unique_ptr<Process> start_ready(const std::vector<std::string>& args = {"start"}) const {
-    auto p = start(args);
-    if (!p->wait_for(":" + std::to_string(p2) + "\n", 30s))
-      throw std::runtime_error("server did not start: " + p->out() + p->err());
-    return p;
-  }
-};
-
 // The stdout lines of a start with these settings (spec §6.7 rows 1–10).
 std::string start_lines(const StartDirs& d, const std::string& address_tail, const std::string& store,
                         const std::string& queues) {

@@ -5,38 +5,13 @@
 #include <string>
 
 #include "core/crypto.hpp"
+#include "hex.hpp"
 
 using namespace sr;
+using namespace sr::test;
 using namespace sr::crypto;
 
 namespace {
-
-Bytes hex(std::string_view h) {
-  Bytes out;
-  for (size_t i = 0; i + 1 < h.size(); i += 2)
-    out.push_back(static_cast<uint8_t>(std::stoi(std::string(h.substr(i, 2)), nullptr, 16)));
-  return out;
-}
-
-template <size_t N>
-std::array<uint8_t, N> arr(std::string_view h) {
-  const Bytes b = hex(h);
-  if (b.size() != N) throw std::invalid_argument("hex literal has the wrong length");  // used at static init
-  std::array<uint8_t, N> a;
-  std::copy(b.begin(), b.end(), a.begin());
-  return a;
-}
-
-template <typename C>
-std::string to_hex(const C& c) {
-  static const char* d = "0123456789abcdef";
-  std::string s;
-  for (uint8_t b : c) {
-    s += d[b >> 4];
-    s += d[b & 15];
-  }
-  return s;
-}
 
 // §12.2 inputs.
 const Key32 A_sk = arr<32>("0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20");

@@ -1,0 +1,92 @@
+// Stored messages per queue with the quota rule (smp-commands.md §6.5, §6.6) and pending notifications (§9.3).
+// Pure data: no I/O, no clock (callers pass times). The persistence issue makes this durable behind the same
+// interface.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+#include "smp/queue_store.hpp"
+
+namespace sr::smp {
+
+struct IdHash {
+  size_t operator()(const Id& id) const noexcept;  // ids are random: the first 8 bytes are the hash
+};
+
+struct Message {
+  Id msg_id{};
+  int64_t ts = 0;             // Unix seconds
+  bool notification = false;  // SEND's flag
+  bool quota = false;         // the quota marker (no body)
+  Bytes body;
+};
+
+struct WriteOutcome {
+  bool accepted = false;   // false → ERR QUOTA (a marker may have been appended)
+  bool was_empty = false;  // queue had no entry before this write (push condition §6.2)
+};
+
+class MsgStore {
+ public:
+  explicit MsgStore(size_t quota = 128) : quota_(quota) {}
+  size_t quota() const { return quota_; }
+
+  // §6.5: if can_write or empty: can_write := size < quota; size += 1; append message or quota marker.
+  // Otherwise reject without appending.
+  WriteOutcome write(const Id& rid, Message m);
+  const Message* peek(const Id& rid) const;
+  // Deletes the head if its msg_id equals msg_id; true if deleted.
+  bool delete_head_if(const Id& rid, ByteView msg_id);
+  void delete_queue(const Id& rid);
+  size_t size(const Id& rid) const;  // marker included
+  // Removes from the head consecutive real messages with ts < older_than (stops at a quota marker).
+  size_t expire(const Id& rid, int64_t older_than);
+  size_t expire_all(int64_t older_than);
+  size_t total_messages() const { return total_; }
+  size_t queue_count() const { return queues_.size(); }
+
+ private:
+  // A compact FIFO: vector plus head offset, compacted when the head passes half (no 512-byte deque blocks).
+  struct MsgQueue {
+    std::vector<Message> msgs;
+    uint32_t head = 0;
+    bool can_write = true;
+    size_t size() const { return msgs.size() - head; }
+    bool empty() const { return size() == 0; }
+    const Message& front() const { return msgs[head]; }
+    void pop_front();
+  };
+  size_t quota_;
+  size_t total_ = 0;
+  std::unordered_map<Id, MsgQueue, IdHash> queues_;
+};
+
+struct Notification {
+  Id msg_id{};
+  int64_t ts = 0;
+  crypto::Nonce nonce{};
+  Bytes enc_meta;  // 144 bytes
+};
+
+class NtfStore {
+ public:
+  void add(const Id& notifier_id, Notification n);
+  // Removes and returns the pending notifications of one notifier id, oldest first.
+  std::vector<Notification> take(const Id& notifier_id);
+  bool has(const Id& notifier_id) const { return pending_.count(notifier_id) > 0; }
+  void erase(const Id& notifier_id);
+  size_t expire(int64_t older_than);
+  size_t total() const { return total_; }
+  template <class F>
+  void for_each_id(F&& f) const {
+    for (const auto& [id, v] : pending_) f(id);
+  }
+
+ private:
+  std::unordered_map<Id, std::vector<Notification>, IdHash> pending_;
+  size_t total_ = 0;
+};
+
+}  // namespace sr::smp

@@ -1,0 +1,654 @@
+#include "smp/server_state.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <ctime>
+
+#include <fmt/format.h>
+
+namespace sr::smp {
+
+namespace {
+
+bool same(ByteView a, ByteView b) { return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin()); }
+
+Response error_response(ErrorType::Kind k) { return resp::ERR{ErrorType::of(k)}; }
+Response cmd_error(CmdError c) { return resp::ERR{ErrorType::command(c)}; }
+
+Bytes to_bytes(ByteView v) { return Bytes(v.begin(), v.end()); }
+Bytes to_bytes(const Id& id) { return Bytes(id.begin(), id.end()); }
+
+// Standard base64 (INFO's msgId and qDelivered are rendered with it, not base64url).
+std::string base64_std(ByteView b) {
+  std::string s = base64url_encode(b);
+  for (char& ch : s) ch = ch == '-' ? '+' : ch == '_' ? '/' : ch;
+  return s;
+}
+
+std::string iso8601(int64_t ts) {
+  std::time_t t = static_cast<std::time_t>(ts);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+}  // namespace
+
+void ClientState::push(Outgoing o) {
+  outbox.push_back(std::move(o));
+  if (wake) wake();
+}
+
+struct ServerState::Ctx {
+  ClientState& c;
+  const SessionParams& p;  // the transmission's version and session (fwdVersion inside RFWD)
+  const RawTransmission& t;
+  Bytes authorized;
+  bool forwarded;
+  int64_t now;
+  Bytes corr_id;
+  Bytes entity_id;
+
+  // Verifies auth with key, or runs the dummy verification when there is no key (§2.2 step 9 timing rule).
+  bool verify(const std::optional<crypto::PublicKey>& key) const {
+    if (!key) return dummy_verify(t.auth, authorized, t.corr_id, c.session_priv);
+    return verify_auth(*key, t.auth, authorized, t.corr_id, c.session_priv);
+  }
+  bool verify_any(const std::vector<crypto::PublicKey>& keys) const {
+    // A key whose algorithm cannot match the auth kind is skipped; with none left, verify the dummy key.
+    const size_t n = t.auth.size();
+    bool tried = false;
+    for (const auto& k : keys) {
+      const bool fits = (k.alg == crypto::KeyAlg::X25519 && n == 80) ||
+                        (k.alg == crypto::KeyAlg::Ed25519 && n == 64) || (k.alg == crypto::KeyAlg::Ed448 && n == 114);
+      if (!fits) continue;
+      tried = true;
+      if (verify_auth(k, t.auth, authorized, t.corr_id, c.session_priv)) return true;
+    }
+    if (!tried) dummy_verify(t.auth, authorized, t.corr_id, c.session_priv);
+    return false;
+  }
+  void reply(Response r) { c.push({corr_id, entity_id, std::move(r)}); }
+};
+
+ServerState::ServerState(RelayConfig cfg) : cfg_(std::move(cfg)), msgs_(cfg_.msg_queue_quota) {}
+
+ClientState& ServerState::add_client(ClientId id) {
+  auto& slot = clients_[id];
+  slot = std::make_unique<ClientState>();
+  slot->id = id;
+  return *slot;
+}
+
+ClientState* ServerState::client(ClientId id) {
+  auto it = clients_.find(id);
+  return it == clients_.end() ? nullptr : it->second.get();
+}
+
+void ServerState::remove_client(ClientId id) {
+  auto it = clients_.find(id);
+  if (it == clients_.end()) return;
+  ClientState& c = *it->second;
+  for (const auto& [rid, sub] : c.subs) {
+    if (sub.get_mode) continue;
+    auto s = subscribers_.find(rid);
+    if (s != subscribers_.end() && s->second == id) subscribers_.erase(s);
+  }
+  for (const Id& nid : c.ntf_subs) {
+    auto s = ntf_subscribers_.find(nid);
+    if (s != ntf_subscribers_.end() && s->second == id) ntf_subscribers_.erase(s);
+  }
+  clients_.erase(it);
+}
+
+Id ServerState::new_id() {
+  Id id;
+  crypto::random_bytes(id);
+  return id;
+}
+
+void ServerState::process_item(ClientState& c, ByteView item, int64_t now) {
+  c.last_active = now;
+  auto parsed = parse_transmission(c.params, item);
+  if (auto* e = std::get_if<TransmissionError>(&parsed)) {
+    c.push({e->corr_id, {}, resp::ERR{e->err}});
+    return;
+  }
+  const auto& t = std::get<RawTransmission>(parsed);
+  Ctx x{c, c.params, t, authorized_bytes(c.params, t), false, now, to_bytes(t.corr_id), to_bytes(t.entity_id)};
+  if (auto r = dispatch(x)) x.reply(std::move(*r));
+}
+
+std::optional<Response> ServerState::dispatch(Ctx& x) {
+  auto parsed = parse_command(x.t.command, x.p.version);
+  if (auto* ce = std::get_if<CmdError>(&parsed)) return cmd_error(*ce);
+  const Command& command = std::get<Command>(parsed);
+  if (auto ce = check_credentials(command, !x.t.auth.empty(), !x.t.entity_id.empty())) return cmd_error(*ce);
+  if (x.forwarded && !std::holds_alternative<cmd::SEND>(command) && !std::holds_alternative<cmd::SKEY>(command) &&
+      !std::holds_alternative<cmd::LKEY>(command) && !std::holds_alternative<cmd::LGET>(command))
+    return cmd_error(CmdError::PROHIBITED);
+
+  // Queue commands look the entity up first: a missing queue is AUTH after a dummy verification (§2.2 step 7).
+  auto lookup = [&](QueueRec* (QueueStore::*find)(const Id&)) -> QueueRec* {
+    auto id = to_id(x.t.entity_id);
+    return id ? (queues_.*find)(*id) : nullptr;
+  };
+  auto auth_failed = [&]() -> Response {
+    ++stats_.auth_errors;
+    return error_response(ErrorType::Kind::AUTH);
+  };
+  // This server has no service sessions yet: a service signature is never allowed (§6.6).
+  const bool service_sig = x.t.service_sig.has_value();
+
+  return std::visit(
+      [&](const auto& c) -> std::optional<Response> {
+        using C = std::decay_t<decltype(c)>;
+        if constexpr (std::is_same_v<C, cmd::PING>) {
+          return resp::PONG{};
+        } else if constexpr (std::is_same_v<C, cmd::NEW>) {
+          if (service_sig) return error_response(ErrorType::Kind::SERVICE);
+          if (!x.verify(c.rcv_auth_key)) return auth_failed();
+          return new_queue(x, c);
+        } else if constexpr (std::is_same_v<C, cmd::SUBS> || std::is_same_v<C, cmd::NSUBS>) {
+          return error_response(ErrorType::Kind::SERVICE);  // only a service session may send these
+        } else if constexpr (std::is_same_v<C, cmd::PRXY>) {
+          return resp::ERR{ErrorType::proxy_error(ProxyError{ProxyError::Kind::BASIC_AUTH, nullptr, {}})};
+        } else if constexpr (std::is_same_v<C, cmd::PFWD>) {
+          return resp::ERR{ErrorType::proxy_error(ProxyError{ProxyError::Kind::NO_SESSION, nullptr, {}})};
+        } else if constexpr (std::is_same_v<C, cmd::RFWD>) {
+          return process_forwarded(x.c, c, x.t.corr_id, x.now);
+        } else if constexpr (std::is_same_v<C, cmd::SKEY> || std::is_same_v<C, cmd::SEND>) {
+          QueueRec* q = lookup(&QueueStore::by_sender);
+          if (!q) {
+            x.verify(std::nullopt);
+            return auth_failed();
+          }
+          if (service_sig) return error_response(ErrorType::Kind::SERVICE);
+          if constexpr (std::is_same_v<C, cmd::SKEY>) {
+            if (!x.verify(c.sender_key)) return auth_failed();
+            if (q->status == QueueStatus::Blocked) return resp::ERR{ErrorType::blocked_by(q->extra->blocking)};
+            if (q->queue_mode() != QueueMode::Messaging) return auth_failed();
+            return secure(x, *q, c.sender_key);
+          } else {
+            if (q->has_sender_key()) {
+              if (!x.verify(q->snd_key.key())) return auth_failed();
+            } else if (!x.t.auth.empty()) {
+              x.verify(std::nullopt);
+              return auth_failed();
+            }
+            return send(x, *q, c);
+          }
+        } else if constexpr (std::is_same_v<C, cmd::LKEY> || std::is_same_v<C, cmd::LGET>) {
+          QueueRec* q = lookup(&QueueStore::by_link);
+          if (!q) {
+            if (!x.t.auth.empty()) x.verify(std::nullopt);
+            return auth_failed();
+          }
+          if (service_sig) return error_response(ErrorType::Kind::SERVICE);
+          if constexpr (std::is_same_v<C, cmd::LKEY>) {
+            if (!x.verify(c.sender_key)) return auth_failed();
+          }
+          if (q->status == QueueStatus::Blocked) return resp::ERR{ErrorType::blocked_by(q->extra->blocking)};
+          const QueueLink* link = q->link();
+          if (!link) return auth_failed();
+          if constexpr (std::is_same_v<C, cmd::LKEY>) {
+            if (q->queue_mode() != QueueMode::Messaging) return auth_failed();
+            Response r = secure(x, *q, c.sender_key);
+            if (!std::holds_alternative<resp::OK>(r)) return r;
+          } else {
+            if (!q->is_contact()) return auth_failed();
+          }
+          return resp::LNK{to_bytes(q->sender_id), link->fixed_data, link->user_data};
+        } else if constexpr (std::is_same_v<C, cmd::NSUB>) {
+          QueueRec* q = lookup(&QueueStore::by_notifier);
+          if (!q) {
+            x.verify(std::nullopt);
+            return auth_failed();
+          }
+          if (service_sig) return error_response(ErrorType::Kind::SERVICE);
+          if (!x.verify(q->notifier()->notifier_key.key())) return auth_failed();
+          return subscribe_notifier(x, *q);
+        } else {
+          // Recipient commands.
+          QueueRec* q = lookup(&QueueStore::by_recipient);
+          if (!q) {
+            x.verify(std::nullopt);
+            return auth_failed();
+          }
+          if (service_sig) return error_response(ErrorType::Kind::SERVICE);
+          if (!x.verify_any(q->rcv_keys())) return auth_failed();
+          // OFF and DEL do not check the blocked status (§6.7).
+          if constexpr (std::is_same_v<C, cmd::OFF>) {
+            queues_.set_status(q->recipient_id, QueueStatus::Off);
+            return resp::OK{};
+          } else if constexpr (std::is_same_v<C, cmd::DEL>) {
+            return delete_queue(x, *q);
+          } else {
+            if (q->status == QueueStatus::Blocked) return resp::ERR{ErrorType::blocked_by(q->extra->blocking)};
+            if constexpr (std::is_same_v<C, cmd::SUB>) {
+              return subscribe(x, *q);
+            } else if constexpr (std::is_same_v<C, cmd::GET>) {
+              return get_message(x, *q);
+            } else if constexpr (std::is_same_v<C, cmd::ACK>) {
+              return ack(x, *q, c);
+            } else if constexpr (std::is_same_v<C, cmd::KEY>) {
+              return secure(x, *q, c.sender_key);
+            } else if constexpr (std::is_same_v<C, cmd::RKEY>) {
+              if (!q->is_contact()) return auth_failed();
+              std::vector<StoredKey> keys;
+              for (const auto& k : c.rcv_keys) keys.push_back(StoredKey::of(k));
+              queues_.set_rcv_keys(q->recipient_id, keys);
+              return resp::OK{};
+            } else if constexpr (std::is_same_v<C, cmd::LSET>) {
+              if (q->is_secured_messaging()) return auth_failed();
+              auto lid = to_id(c.link_id);
+              if (!lid) return auth_failed();
+              if (const QueueLink* old = q->link())
+                if (old->link_id != *lid || !same(old->fixed_data, c.fixed_data)) return auth_failed();
+              if (queues_.set_link(q->recipient_id, QueueLink{*lid, c.fixed_data, c.user_data}) != StoreResult::Ok)
+                return auth_failed();
+              return resp::OK{};
+            } else if constexpr (std::is_same_v<C, cmd::LDEL>) {
+              queues_.delete_link(q->recipient_id);
+              return resp::OK{};
+            } else if constexpr (std::is_same_v<C, cmd::NKEY>) {
+              return set_notifier(x, *q, c);
+            } else if constexpr (std::is_same_v<C, cmd::NDEL>) {
+              return delete_notifier(x, *q);
+            } else if constexpr (std::is_same_v<C, cmd::QUE>) {
+              return queue_info(x, *q);
+            } else {
+              static_assert(std::is_same_v<C, void>, "command not handled");
+            }
+          }
+        }
+      },
+      command);
+}
+
+Response ServerState::new_queue(Ctx& x, const cmd::NEW& n) {
+  if (!cfg_.new_queues || (cfg_.create_password && n.basic_auth != cfg_.create_password))
+    return error_response(ErrorType::Kind::AUTH);
+  const auto srv_dh = crypto::x25519_generate();
+  const auto rcv_dh_secret = crypto::x25519_dh(srv_dh.priv, n.rcv_dh_key.raw);
+  if (!rcv_dh_secret) return error_response(ErrorType::Kind::AUTH);
+  std::optional<crypto::X25519KeyPair> ntf_dh;
+  std::optional<crypto::Key32> ntf_secret;
+  if (n.ntf_creds) {
+    ntf_dh = crypto::x25519_generate();
+    ntf_secret = crypto::x25519_dh(ntf_dh->priv, n.ntf_creds->rcv_ntf_dh_key.raw);
+    if (!ntf_secret) return error_response(ErrorType::Kind::AUTH);
+  }
+
+  const LinkData* link = n.req && n.req->link ? &*n.req->link : nullptr;
+  if (link) {
+    // A client-supplied sender id must be the hash of this transmission's corrId (prevents an id oracle).
+    const Bytes expected = sender_id_from_corr_id(x.t.corr_id);
+    if (!same(link->sender_id, expected)) return cmd_error(CmdError::PROHIBITED);
+  }
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    QueueRec q;
+    q.recipient_id = new_id();
+    q.rcv_key = StoredKey::of(n.rcv_auth_key);
+    q.rcv_dh_secret = *rcv_dh_secret;
+    q.mode = n.req ? static_cast<uint8_t>(n.req->mode) : 0;
+    q.updated_at = static_cast<uint32_t>(x.now / 86400);
+    std::optional<Id> link_id;
+    if (link) {
+      q.sender_id = *to_id(link->sender_id);
+      if (n.req->mode == QueueMode::Contact) {
+        link_id = to_id(link->link_id);
+        if (!link_id) return error_response(ErrorType::Kind::AUTH);
+      } else {
+        link_id = new_id();
+      }
+      q.ensure_extra().link = QueueLink{*link_id, link->fixed_data, link->user_data};
+    } else {
+      q.sender_id = new_id();
+    }
+    std::optional<Id> notifier_id;
+    if (n.ntf_creds) {
+      notifier_id = new_id();
+      NotifierRec nr;
+      nr.notifier_id = *notifier_id;
+      nr.notifier_key = StoredKey::of(n.ntf_creds->notifier_key);
+      nr.rcv_ntf_dh_secret = *ntf_secret;
+      q.ensure_extra().notifier = nr;
+    }
+    const Id rid = q.recipient_id, sid = q.sender_id;
+    const uint8_t mode = q.mode;
+    if (queues_.add(std::move(q)) != StoreResult::Ok) {
+      if (link) return error_response(ErrorType::Kind::AUTH);  // a client-chosen id is taken: no retry
+      continue;
+    }
+    ++stats_.queues_created;
+    if (n.subscribe) {
+      subscribers_[rid] = x.c.id;
+      x.c.subs[rid] = ClientState::Sub{};
+    }
+    resp::IDS ids{to_bytes(rid), to_bytes(sid), crypto::PublicKey{crypto::KeyAlg::X25519, to_bytes(srv_dh.pub)},
+                  std::nullopt, std::nullopt, std::nullopt, std::nullopt};
+    if (mode) ids.mode = static_cast<QueueMode>(mode);
+    if (link_id) ids.link_id = to_bytes(*link_id);
+    if (notifier_id)
+      ids.ntf_creds = std::make_pair(to_bytes(*notifier_id),
+                                     crypto::PublicKey{crypto::KeyAlg::X25519, to_bytes(ntf_dh->pub)});
+    return ids;
+  }
+  return error_response(ErrorType::Kind::INTERNAL);
+}
+
+resp::MSG ServerState::make_msg(const QueueRec& q, const Message& m) const {
+  return resp::MSG{to_bytes(m.msg_id),
+                   encrypt_rcv_message(q.rcv_dh_secret, view(m.msg_id), m.ts, m.notification, m.body, m.quota)};
+}
+
+void ServerState::end_subscription(const Id& rid, ClientId except, bool deleted) {
+  auto it = subscribers_.find(rid);
+  if (it == subscribers_.end()) return;
+  if (it->second != except) {
+    if (ClientState* other = client(it->second)) {
+      other->subs.erase(rid);
+      other->push({{}, to_bytes(rid), deleted ? Response{resp::DELD{}} : Response{resp::END{}}});
+    }
+  }
+  subscribers_.erase(it);
+}
+
+void ServerState::end_notifier_subscription(const Id& nid, bool deleted) {
+  auto it = ntf_subscribers_.find(nid);
+  if (it == ntf_subscribers_.end()) return;
+  if (ClientState* other = client(it->second)) {
+    std::erase(other->ntf_subs, nid);
+    other->push({{}, to_bytes(nid), deleted ? Response{resp::DELD{}} : Response{resp::END{}}});
+  }
+  ntf_subscribers_.erase(it);
+}
+
+std::optional<Response> ServerState::subscribe(Ctx& x, QueueRec& q) {
+  const Id rid = q.recipient_id;
+  auto it = x.c.subs.find(rid);
+  if (it != x.c.subs.end()) {
+    if (it->second.get_mode) return cmd_error(CmdError::PROHIBITED);
+    it->second.has_delivered = false;  // a repeated SUB re-delivers the head
+  } else {
+    end_subscription(rid, x.c.id, false);
+    subscribers_[rid] = x.c.id;
+    it = x.c.subs.emplace(rid, ClientState::Sub{}).first;
+  }
+  // The reply goes before the MSG event (§6.2).
+  x.reply(resp::SOK{});
+  if (const Message* m = msgs_.peek(rid)) {
+    it->second.has_delivered = true;
+    it->second.delivered = m->msg_id;
+    x.c.push({{}, to_bytes(rid), make_msg(q, *m)});
+  }
+  return std::nullopt;
+}
+
+Response ServerState::get_message(Ctx& x, QueueRec& q) {
+  auto it = x.c.subs.find(q.recipient_id);
+  if (it == x.c.subs.end()) {
+    ClientState::Sub s;
+    s.get_mode = true;
+    it = x.c.subs.emplace(q.recipient_id, s).first;
+  } else if (!it->second.get_mode) {
+    return cmd_error(CmdError::PROHIBITED);
+  }
+  it->second.has_delivered = false;
+  if (const Message* m = msgs_.peek(q.recipient_id)) {
+    it->second.has_delivered = true;
+    it->second.delivered = m->msg_id;
+    return make_msg(q, *m);
+  }
+  return resp::OK{};
+}
+
+Response ServerState::ack(Ctx& x, QueueRec& q, const cmd::ACK& a) {
+  auto it = x.c.subs.find(q.recipient_id);
+  if (it == x.c.subs.end()) return error_response(ErrorType::Kind::NO_MSG);
+  ClientState::Sub& sub = it->second;
+  if (!sub.has_delivered || (!a.msg_id.empty() && !same(a.msg_id, view(sub.delivered))))
+    return error_response(ErrorType::Kind::NO_MSG);
+  sub.has_delivered = false;
+  if (msgs_.delete_head_if(q.recipient_id, a.msg_id)) ++stats_.msgs_received;
+  if (sub.get_mode) return resp::OK{};
+  if (const Message* m = msgs_.peek(q.recipient_id)) {
+    sub.has_delivered = true;
+    sub.delivered = m->msg_id;
+    return make_msg(q, *m);
+  }
+  return resp::OK{};
+}
+
+void ServerState::try_push(const QueueRec& q) {
+  auto s = subscribers_.find(q.recipient_id);
+  if (s == subscribers_.end()) return;
+  ClientState* c = client(s->second);
+  if (!c) return;
+  auto it = c->subs.find(q.recipient_id);
+  if (it == c->subs.end() || it->second.get_mode || it->second.has_delivered) return;
+  const Message* m = msgs_.peek(q.recipient_id);
+  if (!m) return;
+  it->second.has_delivered = true;
+  it->second.delivered = m->msg_id;
+  c->push({{}, to_bytes(q.recipient_id), make_msg(q, *m)});
+}
+
+Response ServerState::send(Ctx& x, QueueRec& q, const cmd::SEND& s) {
+  if (s.body.size() > max_message_length(x.p.version)) return error_response(ErrorType::Kind::LARGE_MSG);
+  if (q.status == QueueStatus::Off) return error_response(ErrorType::Kind::AUTH);
+  if (q.status == QueueStatus::Blocked) return resp::ERR{ErrorType::blocked_by(q.extra->blocking)};
+  // The first message after securing consumes a one-time link (§6.1 step 3).
+  if (q.link() && q.is_secured_messaging()) queues_.delete_link(q.recipient_id);
+  if (cfg_.expire_messages_on_send && cfg_.message_ttl > 0)
+    stats_.msgs_expired += msgs_.expire(q.recipient_id, x.now - cfg_.message_ttl);
+  Message m;
+  m.msg_id = new_id();
+  m.ts = x.now;
+  m.notification = s.notification;
+  m.body = s.body;
+  const Id msg_id = m.msg_id;
+  const WriteOutcome w = msgs_.write(q.recipient_id, std::move(m));
+  if (!w.accepted) {
+    ++stats_.msgs_quota;
+    if (w.was_empty) try_push(q);  // a marker written into an empty queue is delivered like a message
+    return error_response(ErrorType::Kind::QUOTA);
+  }
+  ++stats_.msgs_sent;
+  if (w.was_empty) try_push(q);
+  if (s.notification) {
+    if (const NotifierRec* n = q.notifier()) {
+      Notification ntf;
+      ntf.msg_id = msg_id;
+      ntf.ts = x.now;
+      ntf.nonce = crypto::random_nonce();
+      ntf.enc_meta = encrypt_ntf_meta(n->rcv_ntf_dh_secret, ntf.nonce, view(msg_id), x.now);
+      ntfs_.add(n->notifier_id, std::move(ntf));
+      ++stats_.ntfs_created;
+    }
+  }
+  return resp::OK{};
+}
+
+Response ServerState::secure(Ctx&, QueueRec& q, const AuthKey& key) {
+  const StoredKey k = StoredKey::of(key);
+  if (q.has_sender_key()) return q.snd_key == k ? Response{resp::OK{}} : error_response(ErrorType::Kind::AUTH);
+  queues_.set_sender_key(q.recipient_id, k);
+  ++stats_.queues_secured;
+  return resp::OK{};
+}
+
+Response ServerState::delete_queue(Ctx& x, QueueRec& q) {
+  const Id rid = q.recipient_id;
+  msgs_.delete_queue(rid);
+  x.c.subs.erase(rid);
+  end_subscription(rid, x.c.id, true);
+  if (const NotifierRec* n = q.notifier()) {
+    ntfs_.erase(n->notifier_id);
+    end_notifier_subscription(n->notifier_id, true);
+  }
+  queues_.remove(rid);
+  ++stats_.queues_deleted;
+  return resp::OK{};
+}
+
+Response ServerState::set_notifier(Ctx&, QueueRec& q, const cmd::NKEY& k) {
+  const auto dh = crypto::x25519_generate();
+  const auto secret = crypto::x25519_dh(dh.priv, k.rcv_ntf_dh_key.raw);
+  if (!secret) return error_response(ErrorType::Kind::AUTH);
+  const Id rid = q.recipient_id;
+  if (const NotifierRec* old = q.notifier()) {
+    const Id old_id = old->notifier_id;
+    ntfs_.erase(old_id);
+    end_notifier_subscription(old_id, true);
+  }
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    NotifierRec n;
+    n.notifier_id = new_id();
+    n.notifier_key = StoredKey::of(k.notifier_key);
+    n.rcv_ntf_dh_secret = *secret;
+    if (queues_.set_notifier(rid, n) != StoreResult::Ok) continue;
+    return resp::NID{to_bytes(n.notifier_id), crypto::PublicKey{crypto::KeyAlg::X25519, to_bytes(dh.pub)}};
+  }
+  return error_response(ErrorType::Kind::INTERNAL);
+}
+
+Response ServerState::delete_notifier(Ctx&, QueueRec& q) {
+  if (const NotifierRec* n = q.notifier()) {
+    const Id nid = n->notifier_id;
+    ntfs_.erase(nid);
+    end_notifier_subscription(nid, true);
+    queues_.delete_notifier(q.recipient_id);
+  }
+  return resp::OK{};
+}
+
+Response ServerState::subscribe_notifier(Ctx& x, QueueRec& q) {
+  const Id nid = q.notifier()->notifier_id;
+  auto it = ntf_subscribers_.find(nid);
+  if (it != ntf_subscribers_.end() && it->second == x.c.id) return resp::SOK{};
+  if (it != ntf_subscribers_.end()) end_notifier_subscription(nid, false);
+  if (q.notifier()->service_id) queues_.set_notifier_service(q.recipient_id, std::nullopt);
+  ntf_subscribers_[nid] = x.c.id;
+  x.c.ntf_subs.push_back(nid);
+  return resp::SOK{};
+}
+
+Response ServerState::queue_info(Ctx& x, QueueRec& q) {
+  // QueueInfo JSON as aeson renders it: fields in declaration order, Nothing fields omitted (§5.6).
+  std::string j = fmt::format(R"({{"qiSnd":{},"qiNtf":{})", q.has_sender_key() ? "true" : "false",
+                              q.notifier() ? "true" : "false");
+  auto it = x.c.subs.find(q.recipient_id);
+  if (it != x.c.subs.end()) {
+    j += fmt::format(R"(,"qiSub":{{"qSubThread":"{}")", it->second.get_mode ? "prohibitSub" : "noSub");
+    if (it->second.has_delivered) j += fmt::format(R"(,"qDelivered":"{}")", base64_std(view(it->second.delivered)));
+    j += "}";
+  }
+  j += fmt::format(R"(,"qiSize":{})", msgs_.size(q.recipient_id));
+  if (const Message* m = msgs_.peek(q.recipient_id))
+    j += fmt::format(R"(,"qiMsg":{{"msgId":"{}","msgTs":"{}","msgType":"{}"}})", base64_std(view(m->msg_id)),
+                     iso8601(m->ts), m->quota ? "quota" : "message");
+  j += "}";
+  return resp::INFO{j};
+}
+
+std::optional<Response> ServerState::process_forwarded(ClientState& c, const cmd::RFWD& f, ByteView proxy_corr,
+                                                       int64_t now) {
+  auto broker_transport = [](TransportError te) {
+    ProxyError p{ProxyError::Kind::BROKER, nullptr, BrokerError{BrokerError::Kind::TRANSPORT, {}, te}};
+    return Response{resp::ERR{ErrorType::proxy_error(std::move(p))}};
+  };
+  if (!c.session_secret) return broker_transport(TransportError::NO_AUTH);
+  const crypto::Nonce proxy_nonce = crypto::cb_nonce(proxy_corr);
+  auto fwd = crypto::box_open(*c.session_secret, proxy_nonce, f.enc_forwarded);
+  if (!fwd) return error_response(ErrorType::Kind::CRYPTO);
+
+  Decoder d(*fwd);
+  auto fwd_corr = d.short_string();
+  auto fwd_version = d.word16();
+  auto key_der = d.short_string();
+  const ByteView et = d.rest();
+  if (!d.ok() || !fwd_corr || !fwd_version || !key_der) return cmd_error(CmdError::SYNTAX);
+  auto fwd_key = crypto::decode_spki(*key_der);
+  if (!fwd_key || fwd_key->alg != crypto::KeyAlg::X25519) return cmd_error(CmdError::SYNTAX);
+  // DECISIONS.md: a forwarded version outside 8..max is a syntax error.
+  if (*fwd_version < kSendingProxyVersion || *fwd_version > kMaxVersion) return cmd_error(CmdError::SYNTAX);
+
+  const auto client_secret = crypto::x25519_dh(c.session_priv, fwd_key->raw);
+  if (!client_secret) return error_response(ErrorType::Kind::CRYPTO);
+  const crypto::Nonce client_nonce = crypto::cb_nonce(*fwd_corr);
+  auto inner = crypto::box_open_padded(*client_secret, client_nonce, et);
+  if (!inner) return error_response(ErrorType::Kind::CRYPTO);
+  auto items = parse_batch(*inner);
+  if (!items || items->size() != 1) return error_response(ErrorType::Kind::BLOCK);
+
+  const SessionParams fp{*fwd_version, c.params.session_id};
+  Outgoing reply;
+  auto parsed = parse_transmission(fp, (*items)[0]);
+  if (auto* e = std::get_if<TransmissionError>(&parsed)) {
+    reply = {e->corr_id, {}, resp::ERR{e->err}};
+  } else {
+    const auto& t = std::get<RawTransmission>(parsed);
+    Ctx x{c, fp, t, authorized_bytes(fp, t), true, now, to_bytes(t.corr_id), to_bytes(t.entity_id)};
+    auto r = dispatch(x);
+    reply = {x.corr_id, x.entity_id, r ? std::move(*r) : Response{resp::OK{}}};
+  }
+  const Bytes tx = encode_server_transmission(fp, reply.corr_id, reply.entity_id,
+                                              encode_response(reply.response, fp.version));
+  if (tx.size() + 3 > kProxiedPaddedSize - 2) return error_response(ErrorType::Kind::BLOCK);
+  Bytes batch;
+  Encoder(batch).byte(1).large(tx);
+  auto r2 = crypto::box_seal_padded(*client_secret, crypto::reverse_nonce(client_nonce), batch, kProxiedPaddedSize);
+  if (!r2) return error_response(ErrorType::Kind::BLOCK);
+  Bytes fr;
+  Encoder(fr).short_string(*fwd_corr).tail(*r2);
+  return resp::RRES{crypto::box_seal(*c.session_secret, crypto::reverse_nonce(proxy_nonce), fr)};
+}
+
+size_t ServerState::expire_messages(int64_t now) {
+  if (cfg_.message_ttl <= 0) return 0;
+  const size_t n = msgs_.expire_all(now - cfg_.message_ttl);
+  stats_.msgs_expired += n;
+  return n;
+}
+
+size_t ServerState::expire_notifications(int64_t now) {
+  if (cfg_.ntf_ttl <= 0) return 0;
+  return ntfs_.expire(now - cfg_.ntf_ttl);
+}
+
+size_t ServerState::deliver_notifications() {
+  std::vector<std::pair<Id, ClientState*>> ready;
+  ntfs_.for_each_id([&](const Id& nid) {
+    auto s = ntf_subscribers_.find(nid);
+    if (s == ntf_subscribers_.end()) return;
+    if (ClientState* c = client(s->second)) ready.emplace_back(nid, c);
+  });
+  size_t n = 0;
+  for (auto& [nid, c] : ready) {
+    for (auto& ntf : ntfs_.take(nid)) {
+      c->outbox.push_back({{}, to_bytes(nid), resp::NMSG{ntf.nonce, std::move(ntf.enc_meta)}});
+      ++n;
+    }
+    if (c->wake) c->wake();
+  }
+  stats_.ntfs_delivered += n;
+  return n;
+}
+
+bool ServerState::block_queue(const Id& rid, const BlockingInfo& info) {
+  if (queues_.set_status(rid, QueueStatus::Blocked, info) != StoreResult::Ok) return false;
+  auto s = subscribers_.find(rid);
+  if (s != subscribers_.end())
+    if (ClientState* c = client(s->second)) c->push({{}, to_bytes(rid), resp::ERR{ErrorType::blocked_by(info)}});
+  return true;
+}
+
+bool ServerState::unblock_queue(const Id& rid) {
+  return queues_.set_status(rid, QueueStatus::Active) == StoreResult::Ok;
+}
+
+}  // namespace sr::smp

@@ -1,0 +1,136 @@
+// The SMP relay's protocol state machine (smp-commands.md §2.2, §5–§11): queues, messages, subscriptions and
+// notifications, driven one transmission at a time. Pure: no sockets, no clock (callers pass `now`), so unit
+// tests and fuzzers drive it directly. The connection coroutines (session.cpp) feed it transmissions and drain
+// each client's outbox.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "smp/msg_store.hpp"
+#include "smp/protocol.hpp"
+#include "smp/queue_store.hpp"
+
+namespace sr::smp {
+
+using ClientId = uint64_t;
+
+// One transmission to write to a client: a reply (corrId set) or an event (corrId empty).
+struct Outgoing {
+  Bytes corr_id;
+  Bytes entity_id;
+  Response response;
+};
+
+struct RelayConfig {
+  size_t msg_queue_quota = 128;
+  bool new_queues = true;
+  std::optional<std::string> create_password;
+  int64_t message_ttl = 21 * 86400;  // seconds; 0 = never
+  bool expire_messages_on_send = false;
+  int64_t ntf_ttl = 24 * 3600;
+};
+
+// Per-connection state the protocol needs (transport §8 "state kept per connection").
+struct ClientState {
+  ClientId id = 0;
+  SessionParams params;              // negotiated version and tls-unique
+  crypto::Key32 session_priv{};      // per-connection X25519 private key (its public half was in the hello)
+  std::optional<crypto::Key32> session_secret;  // DH with the client hello key (RFWD, block encryption)
+  bool proxy_server = false;
+  int64_t last_active = 0;
+
+  struct Sub {
+    bool get_mode = false;           // GET-mode (ProhibitSub) rather than subscribed
+    bool has_delivered = false;
+    Id delivered{};
+  };
+  // This connection's recipient subscriptions and GET-mode queues (memory per subscription is a design goal).
+  std::unordered_map<Id, Sub, IdHash> subs;
+  std::vector<Id> ntf_subs;          // notifier ids this connection subscribed (may be stale after END)
+
+  // Transmissions waiting for this connection's writer, and the hook that wakes it.
+  std::vector<Outgoing> outbox;
+  std::function<void()> wake;
+  void push(Outgoing o);
+
+  bool has_subscriptions() const { return !subs.empty() || !ntf_subs.empty(); }
+};
+
+struct RelayStats {
+  uint64_t queues_created = 0, queues_secured = 0, queues_deleted = 0;
+  uint64_t msgs_sent = 0, msgs_received = 0, msgs_expired = 0, msgs_quota = 0;
+  uint64_t ntfs_created = 0, ntfs_delivered = 0;
+  uint64_t auth_errors = 0;
+};
+
+class ServerState {
+ public:
+  explicit ServerState(RelayConfig cfg);
+
+  ClientState& add_client(ClientId id);
+  ClientState* client(ClientId id);
+  // Drops the connection's subscriptions (only where it is still the registered subscriber).
+  void remove_client(ClientId id);
+
+  // Handles one batch item from a client (transport §5.5 / commands §2.2), appending replies to its outbox
+  // and events to other clients' outboxes.
+  void process_item(ClientState& c, ByteView item, int64_t now);
+
+  // Periodic work (commands §6.6, §9.3): each returns how much it did.
+  size_t expire_messages(int64_t now);
+  size_t expire_notifications(int64_t now);
+  size_t deliver_notifications();
+
+  QueueStore& queues() { return queues_; }
+  MsgStore& messages() { return msgs_; }
+  NtfStore& notifications() { return ntfs_; }
+  const RelayStats& stats() const { return stats_; }
+  const RelayConfig& config() const { return cfg_; }
+  size_t subscription_count() const { return subscribers_.size(); }
+
+  // Operator blocking (control port, commands §6.7): sets the status and sends ERR BLOCKED to the subscriber.
+  bool block_queue(const Id& rid, const BlockingInfo& info);
+  bool unblock_queue(const Id& rid);
+
+ private:
+  struct Ctx;  // one transmission being processed
+  std::optional<Response> dispatch(Ctx& x);
+  std::optional<Response> process_forwarded(ClientState& c, const cmd::RFWD& f, ByteView corr_id, int64_t now);
+
+  // Handlers return the reply (nullopt: none, e.g. already queued in order).
+  Response new_queue(Ctx& x, const cmd::NEW& n);
+  std::optional<Response> subscribe(Ctx& x, QueueRec& q);
+  Response get_message(Ctx& x, QueueRec& q);
+  Response ack(Ctx& x, QueueRec& q, const cmd::ACK& a);
+  Response send(Ctx& x, QueueRec& q, const cmd::SEND& s);
+  Response secure(Ctx& x, QueueRec& q, const AuthKey& key);
+  Response delete_queue(Ctx& x, QueueRec& q);
+  Response set_notifier(Ctx& x, QueueRec& q, const cmd::NKEY& k);
+  Response delete_notifier(Ctx& x, QueueRec& q);
+  Response subscribe_notifier(Ctx& x, QueueRec& q);
+  Response queue_info(Ctx& x, QueueRec& q);
+
+  // The MSG for a stored message, encrypted for the recipient.
+  resp::MSG make_msg(const QueueRec& q, const Message& m) const;
+  // Sends the head message to the subscriber as an event if the push condition holds (§6.2).
+  void try_push(const QueueRec& q);
+  void end_subscription(const Id& rid, ClientId except, bool deleted);
+  void end_notifier_subscription(const Id& nid, bool deleted);
+  Id new_id();
+
+  RelayConfig cfg_;
+  QueueStore queues_;
+  MsgStore msgs_;
+  NtfStore ntfs_;
+  RelayStats stats_;
+  std::unordered_map<ClientId, std::unique_ptr<ClientState>> clients_;
+  std::unordered_map<Id, ClientId, IdHash> subscribers_;      // recipient id → subscribed connection
+  std::unordered_map<Id, ClientId, IdHash> ntf_subscribers_;  // notifier id → subscribed connection
+};
+
+}  // namespace sr::smp

@@ -1,0 +1,193 @@
+#include "smp/session.hpp"
+
+#include <algorithm>
+#include <chrono>
+
+#include "core/log.hpp"
+
+namespace sr::smp {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// A reader waiting here is woken by cancel(): the timer is a condition variable that never expires.
+asio::awaitable<void> wait_signal(asio::steady_timer& t) {
+  t.expires_at(asio::steady_timer::time_point::max());
+  asio::error_code ec;
+  co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+}
+
+// A reader producing replies faster than the client reads them waits once this many are queued.
+constexpr size_t kOutboxHighWater = 512;
+
+}  // namespace
+
+Relay::Relay(RelayConfig cfg, RelayIdentity identity, RelayTimeouts timeouts)
+    : state_(std::move(cfg)), identity_(std::move(identity)), timeouts_(timeouts) {}
+
+asio::awaitable<void> Relay::serve(net::ConnectionPtr conn) {
+  if (stopping_ || conn->session_id().empty()) co_return;
+  const auto deadline = net::Clock::now() + timeouts_.handshake;
+
+  // Block 1: server hello (§4.2). Without ALPN only the legacy range, and then no key part.
+  const crypto::X25519KeyPair session_key = crypto::x25519_generate();
+  ServerHello hello;
+  hello.versions = conn->alpn().empty() ? kLegacyVersions : kServerVersions;
+  hello.session_id = conn->session_id();
+  if (hello.versions.max >= kAuthCmdsVersion) {
+    hello.cert_chain = identity_.cert_chain;
+    hello.signed_key = crypto::sign_signed_key(
+        identity_.online_key, crypto::PublicKey{crypto::KeyAlg::X25519, Bytes(session_key.pub.begin(), session_key.pub.end())});
+  }
+  auto block1 = plain_block(encode_server_hello(hello));
+  if (!block1 || !co_await conn->send(std::move(*block1))) co_return;
+
+  // Block 2: client hello (§4.3, §4.4). Any failure closes the connection without a reply.
+  Bytes block(kBlockSize);
+  if (!co_await conn->read_exact(block, std::max<net::Clock::duration>(deadline - net::Clock::now(), 0s))) co_return;
+  auto content = crypto::unpad(block);
+  if (!content) co_return;
+  auto ch = parse_client_hello(*content);
+  if (!ch) co_return;
+  if (ch->key_hash != identity_.key_hash) co_return;
+  if (ch->version < hello.versions.min || ch->version > hello.versions.max) co_return;
+  if (ch->service) {
+    // Service certificates (§4.5) are not supported yet: refuse the way the reference refuses a bad service.
+    if (auto b = plain_block(encode_service_response_error(TransportError::HANDSHAKE_BAD_SERVICE)))
+      co_await conn->send(std::move(*b));
+    co_return;
+  }
+  std::optional<crypto::Key32> secret;
+  if (ch->client_key) {
+    secret = crypto::x25519_dh(session_key.priv, *ch->client_key);
+    if (!secret) co_return;  // DECISIONS.md: a low-order key closes the connection
+  }
+  const bool proxy = ch->version >= kProxyServerHandshakeVersion && ch->proxy_server;
+  BlockSender sender;
+  BlockReceiver receiver;
+  if (ch->version >= kEncryptedBlockVersion && secret && !proxy) {
+    auto chains = crypto::sbchain_init(conn->session_id(), *secret);
+    sender = BlockSender(chains.server_to_client);
+    receiver = BlockReceiver(chains.client_to_server);
+  }
+
+  const ClientId id = next_client_++;
+  ClientState& cs = state_.add_client(id);
+  cs.params = SessionParams{ch->version, conn->session_id()};
+  cs.session_priv = session_key.priv;
+  cs.session_secret = secret;
+  cs.proxy_server = proxy;
+  cs.last_active = unix_now();
+  connections_[id] = conn;
+
+  auto executor = co_await asio::this_coro::executor;
+  asio::steady_timer wake(executor), drained(executor);
+  bool reader_done = false, writer_done = false;
+  cs.wake = [&wake] { wake.cancel(); };
+
+  // Writer: drains the outbox in order; sealing here keeps the send chain in socket order (§8).
+  auto writer = [&]() -> asio::awaitable<void> {
+    std::vector<Bytes> txs;
+    while (true) {
+      if (cs.outbox.empty()) {
+        drained.cancel();
+        if (reader_done || conn->closing()) break;
+        co_await wait_signal(wake);
+        continue;
+      }
+      std::vector<Outgoing> items;
+      items.swap(cs.outbox);
+      txs.clear();
+      for (const auto& o : items)
+        txs.push_back(encode_server_transmission(cs.params, o.corr_id, o.entity_id,
+                                                 encode_response(o.response, cs.params.version)));
+      size_t dropped = 0;
+      bool ok = true;
+      for (const auto& c : batch_transmissions(txs, &dropped)) {
+        auto b = sender.seal(c);
+        if (!b || !co_await conn->send(std::move(*b))) {
+          ok = false;
+          break;
+        }
+      }
+      if (dropped) LOG_WARN("dropped {} transmission(s) larger than a block", dropped);
+      if (!ok) break;
+    }
+    writer_done = true;
+    drained.cancel();
+  };
+  asio::co_spawn(executor, writer(), asio::detached);
+
+  // Reader: one block at a time; a bad block is ERR BLOCK and the connection lives on (§5.5).
+  while (!stopping_) {
+    if (!co_await conn->read_exact(block)) break;
+    const int64_t now = unix_now();
+    cs.last_active = now;
+    auto content = receiver.open(block);
+    auto items = content ? parse_batch(*content) : std::nullopt;
+    if (!items) {
+      cs.push({{}, {}, resp::ERR{ErrorType::of(ErrorType::Kind::BLOCK)}});
+    } else {
+      for (ByteView item : *items) state_.process_item(cs, item, now);
+    }
+    while (cs.outbox.size() > kOutboxHighWater && !writer_done) co_await wait_signal(drained);
+    if (writer_done) break;
+  }
+  reader_done = true;
+  conn->close();  // a pending send in the writer returns false
+  while (!writer_done) {
+    wake.cancel();
+    co_await wait_signal(drained);
+  }
+  cs.wake = nullptr;
+  connections_.erase(id);
+  state_.remove_client(id);
+}
+
+asio::awaitable<void> Relay::every(std::chrono::steady_clock::duration period, std::function<void()> work) {
+  auto timer = std::make_shared<asio::steady_timer>(co_await asio::this_coro::executor);
+  timers_.push_back(timer);
+  while (!stopping_) {
+    timer->expires_after(period);
+    asio::error_code ec;
+    co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (stopping_) break;
+    work();
+  }
+}
+
+void Relay::start_housekeeping(asio::io_context& io) {
+  if (timeouts_.expire_messages_on_start) {
+    const size_t n = state_.expire_messages(unix_now());
+    if (n) LOG_INFO("expired {} messages", n);
+  }
+  asio::co_spawn(io, every(timeouts_.ntf_delivery, [this] { state_.deliver_notifications(); }), asio::detached);
+  asio::co_spawn(io, every(timeouts_.msg_expiry_check, [this] { state_.expire_messages(unix_now()); }),
+                 asio::detached);
+  asio::co_spawn(io, every(timeouts_.ntf_expiry_check, [this] { state_.expire_notifications(unix_now()); }),
+                 asio::detached);
+  if (timeouts_.disconnect_inactive)
+    asio::co_spawn(io, every(timeouts_.inactive_check, [this] { close_inactive(); }), asio::detached);
+}
+
+void Relay::close_inactive() {
+  const int64_t cutoff = unix_now() - timeouts_.inactive_ttl.count();
+  for (auto& [id, weak] : connections_) {
+    ClientState* c = state_.client(id);
+    if (!c || c->has_subscriptions() || c->last_active >= cutoff) continue;
+    if (auto conn = weak.lock()) conn->close();
+  }
+}
+
+void Relay::stop() {
+  stopping_ = true;
+  for (auto& t : timers_) t->cancel();
+}
+
+}  // namespace sr::smp

@@ -1,0 +1,55 @@
+// One SMP connection over the shared TLS server (smp-transport.md §4–§5, §8): the handshake, then a reader
+// coroutine (blocks → batches → ServerState) and a writer coroutine (outbox → transmissions → batches →
+// blocks, sealed in socket order). Plus the relay-wide housekeeping timers.
+#pragma once
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <unordered_map>
+
+#include "core/server.hpp"
+#include "smp/server_state.hpp"
+
+namespace sr::smp {
+
+struct RelayTimeouts {
+  std::chrono::seconds handshake{120};          // smpHandshakeTimeout
+  std::chrono::milliseconds ntf_delivery{1500};  // ntfDeliveryInterval
+  std::chrono::seconds msg_expiry_check{2 * 3600};
+  std::chrono::seconds ntf_expiry_check{3600};
+  bool expire_messages_on_start = true;
+  // Inactive clients (§14): closed after ttl without traffic, only if they hold no subscriptions.
+  bool disconnect_inactive = false;
+  std::chrono::seconds inactive_ttl{21600};
+  std::chrono::seconds inactive_check{3600};
+};
+
+struct RelayIdentity {
+  Bytes key_hash;                     // SHA-256 of the CA certificate DER (the address fingerprint)
+  std::vector<Bytes> cert_chain;      // [online DER, CA DER], as in TLS
+  crypto::PrivateKey online_key;      // signs each connection's X25519 key
+};
+
+class Relay {
+ public:
+  Relay(RelayConfig cfg, RelayIdentity identity, RelayTimeouts timeouts);
+  // The connection handler for net::TlsServer.
+  asio::awaitable<void> serve(net::ConnectionPtr conn);
+  void start_housekeeping(asio::io_context& io);
+  void stop();
+  ServerState& state() { return state_; }
+
+ private:
+  asio::awaitable<void> every(std::chrono::steady_clock::duration period, std::function<void()> work);
+  void close_inactive();
+
+  ServerState state_;
+  RelayIdentity identity_;
+  RelayTimeouts timeouts_;
+  ClientId next_client_ = 1;
+  std::unordered_map<ClientId, std::weak_ptr<net::Connection>> connections_;
+  std::vector<std::shared_ptr<asio::steady_timer>> timers_;
+  bool stopping_ = false;
+};
+
+}  // namespace sr::smp
