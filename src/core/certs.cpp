@@ -428,4 +428,35 @@ CertInfo read_cert_info(const stdfs::path& crt) {
 
 
 
+std::optional<crypto::PublicKey> cert_public_key(std::span<const uint8_t> cert_der) {
+  const unsigned char* p = cert_der.data();
+  tls::X509Ptr cert(d2i_X509(nullptr, &p, static_cast<long>(cert_der.size())));
+  if (!cert) return std::nullopt;
+  unsigned char* der = nullptr;
+  const int n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert.get()), &der);
+  if (n <= 0) return std::nullopt;
+  std::vector<uint8_t> spki(der, der + n);
+  OPENSSL_free(der);
+  return crypto::decode_spki(spki);
+}
+
+std::string check_client_chain(const std::vector<std::vector<uint8_t>>& chain, std::time_t now) {
+  if (chain.empty() || chain.size() > 4) return chain.empty() ? "no certificate" : "chain too long";
+  std::vector<tls::X509Ptr> certs;
+  for (const auto& der : chain) {
+    const unsigned char* p = der.data();
+    tls::X509Ptr c(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
+    if (!c || p != der.data() + der.size()) return "malformed certificate";
+    if (X509_cmp_time(X509_get0_notBefore(c.get()), &now) > 0) return "certificate not yet valid";
+    if (X509_cmp_time(X509_get0_notAfter(c.get()), &now) < 0) return "certificate expired";
+    certs.push_back(std::move(c));
+  }
+  // The last certificate is the trust anchor: each one before it must be signed by its successor.
+  for (size_t i = 0; i + 1 < certs.size(); ++i) {
+    tls::PkeyPtr issuer(X509_get_pubkey(certs[i + 1].get()));
+    if (!issuer || X509_verify(certs[i].get(), issuer.get()) != 1) return "invalid signature";
+  }
+  return {};
+}
+
 }  // namespace sr::certs

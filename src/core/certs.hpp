@@ -2,11 +2,16 @@
 // smp-transport.md §3.2–3.3), made with libcrypto instead of the openssl command line, same files and profile.
 #pragma once
 #include <cstdint>
+#include <ctime>
 #include <filesystem>
+#include <optional>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "core/crypto.hpp"
 
 namespace sr::certs {
 
@@ -42,6 +47,14 @@ struct CertInfo {
   std::string cn;
 };
 CertInfo read_cert_info(const std::filesystem::path& crt);
+
+// The public key in a DER certificate (from its SubjectPublicKeyInfo; works for Ed448 in BoringSSL too).
+std::optional<crypto::PublicKey> cert_public_key(std::span<const uint8_t> cert_der);
+
+// A client's certificate chain checked as the reference's TLS layer does (transport §3.8): 1 certificate is its
+// own trust anchor; 2..4 are checked up to the last one as anchor (each signed by the next); every certificate
+// within its validity at `now`; more than 4 fail. Returns an empty string when valid, else the reason.
+std::string check_client_chain(const std::vector<std::vector<uint8_t>>& chain, std::time_t now);
 
 
 }  // namespace sr::certs

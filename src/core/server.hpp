@@ -34,6 +34,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   const std::vector<uint8_t>& session_id() const { return session_id_; }  // tls-unique (transport §3.6)
   const std::string& alpn() const { return alpn_; }                       // empty: no ALPN negotiated
   const std::string& peer() const { return peer_; }                       // "ip:port", for logs
+  // The client's certificate chain as DER, leaf first (empty for ordinary clients; SMP services, §3.8).
+  const std::vector<std::vector<uint8_t>>& peer_chain() const { return peer_chain_; }
   uint16_t local_port() const { return local_port_; }
 
   // All members run on the connection's executor (today the single io_context thread). One reader at a time.
@@ -53,6 +55,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::vector<uint8_t> session_id_;
   std::string alpn_;
   std::string peer_;
+  std::vector<std::vector<uint8_t>> peer_chain_;
   uint16_t local_port_ = 0;
 };
 

@@ -247,8 +247,8 @@ asio::awaitable<void> SmpClient::Impl::handshake(std::string host, uint16_t port
 
   // Block 2: client hello.
   ClientHello ch;
-  ch.version = *v;
-  ch.key_hash = key_hash;
+  ch.version = options.hello_version.value_or(*v);
+  ch.key_hash = options.hello_key_hash.value_or(key_hash);
   ch.proxy_server = options.proxy_server;
   std::optional<crypto::X25519KeyPair> own;
   if (options.send_client_key && *v >= kAuthCmdsVersion) {

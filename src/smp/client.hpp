@@ -34,6 +34,10 @@ struct ClientOptions {
   bool send_client_key = true;                // clientKey in the hello (needed for block encryption)
   bool proxy_server = false;                  // proxyServer flag (v14+); also disables block encryption
   Clock::duration timeout = std::chrono::seconds(10);  // connect + handshake, and the default request timeout
+  // Negative tests only: sent in the client hello instead of the dialled key hash / the negotiated version.
+  // The client's own identity checks still use the dialled hash, and it keeps the negotiated version locally.
+  std::optional<Bytes> hello_key_hash;
+  std::optional<uint16_t> hello_version;
 };
 
 // ---- Pure handshake checks (unit tested) ----

@@ -50,11 +50,15 @@ struct ServerState::Ctx {
   int64_t now;
   Bytes corr_id;
   Bytes entity_id;
+  // What queue keys sign: `authorized`, prefixed with the service certificate hash when a service signature
+  // accompanies it (transport §6.2).
+  Bytes key_authorized = authorized;
+  const ServiceSession* service = forwarded ? nullptr : (c.service ? &*c.service : nullptr);
 
   // Verifies auth with key, or runs the dummy verification when there is no key (§2.2 step 9 timing rule).
   bool verify(const std::optional<crypto::PublicKey>& key) const {
-    if (!key) return dummy_verify(t.auth, authorized, t.corr_id, c.session_priv);
-    return verify_auth(*key, t.auth, authorized, t.corr_id, c.session_priv);
+    if (!key) return dummy_verify(t.auth, key_authorized, t.corr_id, c.session_priv);
+    return verify_auth(*key, t.auth, key_authorized, t.corr_id, c.session_priv);
   }
   bool verify_any(const std::vector<crypto::PublicKey>& keys) const {
     // A key whose algorithm cannot match the auth kind is skipped; with none left, verify the dummy key.
@@ -65,9 +69,9 @@ struct ServerState::Ctx {
                         (k.alg == crypto::KeyAlg::Ed25519 && n == 64) || (k.alg == crypto::KeyAlg::Ed448 && n == 114);
       if (!fits) continue;
       tried = true;
-      if (verify_auth(k, t.auth, authorized, t.corr_id, c.session_priv)) return true;
+      if (verify_auth(k, t.auth, key_authorized, t.corr_id, c.session_priv)) return true;
     }
-    if (!tried) dummy_verify(t.auth, authorized, t.corr_id, c.session_priv);
+    if (!tried) dummy_verify(t.auth, key_authorized, t.corr_id, c.session_priv);
     return false;
   }
   void reply(Response r) { c.push({corr_id, entity_id, std::move(r)}); }
@@ -99,6 +103,10 @@ void ServerState::remove_client(ClientId id) {
   for (const Id& nid : c.ntf_subs) {
     auto s = ntf_subscribers_.find(nid);
     if (s != ntf_subscribers_.end() && s->second == id) ntf_subscribers_.erase(s);
+  }
+  if (c.service) {
+    auto s = ntf_service_subscribers_.find(c.service->service_id);
+    if (s != ntf_service_subscribers_.end() && s->second == id) ntf_service_subscribers_.erase(s);
   }
   clients_.erase(it);
 }
@@ -139,8 +147,30 @@ std::optional<Response> ServerState::dispatch(Ctx& x) {
     ++stats_.auth_errors;
     return error_response(ErrorType::Kind::AUTH);
   };
-  // This server has no service sessions yet: a service signature is never allowed (§6.6).
-  const bool service_sig = x.t.service_sig.has_value();
+  // Service sessions (commands §12.2): the command's party must match the session's role (PING: any), NEW, SUB
+  // and NSUB carry a valid service signature, and nothing else carries one.
+  const ServiceSession* svc = x.service;
+  auto role_of = [](const Command& cmd) -> char {
+    if (std::holds_alternative<cmd::PING>(cmd)) return 0;
+    if (std::holds_alternative<cmd::NSUB>(cmd) || std::holds_alternative<cmd::NSUBS>(cmd)) return 'N';
+    if (std::holds_alternative<cmd::RFWD>(cmd)) return 'P';
+    return 'M';
+  };
+  auto service_checks = [&](bool service_signed) -> std::optional<Response> {
+    if (svc) {
+      const char role = role_of(command);
+      if (role && role != svc->role) return cmd_error(CmdError::PROHIBITED);
+    }
+    if (svc && service_signed) {
+      if (!x.t.service_sig || !crypto::verify(svc->session_key, x.authorized, *x.t.service_sig))
+        return error_response(ErrorType::Kind::SERVICE);
+      x.key_authorized.assign(svc->cert_hash.begin(), svc->cert_hash.end());
+      x.key_authorized.insert(x.key_authorized.end(), x.authorized.begin(), x.authorized.end());
+    } else if (x.t.service_sig) {
+      return error_response(ErrorType::Kind::SERVICE);
+    }
+    return std::nullopt;
+  };
 
   return std::visit(
       [&](const auto& c) -> std::optional<Response> {
@@ -148,16 +178,29 @@ std::optional<Response> ServerState::dispatch(Ctx& x) {
         if constexpr (std::is_same_v<C, cmd::PING>) {
           return resp::PONG{};
         } else if constexpr (std::is_same_v<C, cmd::NEW>) {
-          if (service_sig) return error_response(ErrorType::Kind::SERVICE);
+          if (auto r = service_checks(true)) return r;
           if (!x.verify(c.rcv_auth_key)) return auth_failed();
           return new_queue(x, c);
         } else if constexpr (std::is_same_v<C, cmd::SUBS> || std::is_same_v<C, cmd::NSUBS>) {
-          return error_response(ErrorType::Kind::SERVICE);  // only a service session may send these
+          if (auto r = service_checks(false)) return r;
+          // Service-wide commands: the entity is the session's service id and the only authorization is the
+          // service session key's Ed25519 signature (§6.6).
+          if (!svc || x.t.auth.size() != 64 || !same(x.t.entity_id, view(svc->service_id)) ||
+              !crypto::verify(svc->session_key, x.authorized, x.t.auth))
+            return error_response(ErrorType::Kind::SERVICE);
+          if constexpr (std::is_same_v<C, cmd::SUBS>) {
+            return cmd_error(CmdError::PROHIBITED);  // receiving services: not in the reference either
+          } else {
+            return subscribe_service_notifiers(x);
+          }
         } else if constexpr (std::is_same_v<C, cmd::PRXY>) {
+          if (auto r = service_checks(false)) return r;
           return resp::ERR{ErrorType::proxy_error(ProxyError{ProxyError::Kind::BASIC_AUTH, nullptr, {}})};
         } else if constexpr (std::is_same_v<C, cmd::PFWD>) {
+          if (auto r = service_checks(false)) return r;
           return resp::ERR{ErrorType::proxy_error(ProxyError{ProxyError::Kind::NO_SESSION, nullptr, {}})};
         } else if constexpr (std::is_same_v<C, cmd::RFWD>) {
+          if (auto r = service_checks(false)) return r;
           return process_forwarded(x.c, c, x.t.corr_id, x.now);
         } else if constexpr (std::is_same_v<C, cmd::SKEY> || std::is_same_v<C, cmd::SEND>) {
           QueueRec* q = lookup(&QueueStore::by_sender);
@@ -165,7 +208,7 @@ std::optional<Response> ServerState::dispatch(Ctx& x) {
             x.verify(std::nullopt);
             return auth_failed();
           }
-          if (service_sig) return error_response(ErrorType::Kind::SERVICE);
+          if (auto r = service_checks(false)) return r;
           if constexpr (std::is_same_v<C, cmd::SKEY>) {
             if (!x.verify(c.sender_key)) return auth_failed();
             if (q->status == QueueStatus::Blocked) return resp::ERR{ErrorType::blocked_by(q->extra->blocking)};
@@ -186,7 +229,7 @@ std::optional<Response> ServerState::dispatch(Ctx& x) {
             if (!x.t.auth.empty()) x.verify(std::nullopt);
             return auth_failed();
           }
-          if (service_sig) return error_response(ErrorType::Kind::SERVICE);
+          if (auto r = service_checks(false)) return r;
           if constexpr (std::is_same_v<C, cmd::LKEY>) {
             if (!x.verify(c.sender_key)) return auth_failed();
           }
@@ -207,7 +250,7 @@ std::optional<Response> ServerState::dispatch(Ctx& x) {
             x.verify(std::nullopt);
             return auth_failed();
           }
-          if (service_sig) return error_response(ErrorType::Kind::SERVICE);
+          if (auto r = service_checks(true)) return r;
           if (!x.verify(q->notifier()->notifier_key.key())) return auth_failed();
           return subscribe_notifier(x, *q);
         } else {
@@ -217,7 +260,7 @@ std::optional<Response> ServerState::dispatch(Ctx& x) {
             x.verify(std::nullopt);
             return auth_failed();
           }
-          if (service_sig) return error_response(ErrorType::Kind::SERVICE);
+          if (auto r = service_checks(std::is_same_v<C, cmd::SUB>)) return r;
           if (!x.verify_any(q->rcv_keys())) return auth_failed();
           // OFF and DEL do not check the blocked status (§6.7).
           if constexpr (std::is_same_v<C, cmd::OFF>) {
@@ -271,6 +314,7 @@ std::optional<Response> ServerState::dispatch(Ctx& x) {
 Response ServerState::new_queue(Ctx& x, const cmd::NEW& n) {
   if (!cfg_.new_queues || (cfg_.create_password && n.basic_auth != cfg_.create_password))
     return error_response(ErrorType::Kind::AUTH);
+  if (x.service && !n.subscribe) return cmd_error(CmdError::PROHIBITED);
   const auto srv_dh = crypto::x25519_generate();
   const auto rcv_dh_secret = crypto::x25519_dh(srv_dh.priv, n.rcv_dh_key.raw);
   if (!rcv_dh_secret) return error_response(ErrorType::Kind::AUTH);
@@ -317,6 +361,7 @@ Response ServerState::new_queue(Ctx& x, const cmd::NEW& n) {
       nr.rcv_ntf_dh_secret = *ntf_secret;
       q.ensure_extra().notifier = nr;
     }
+    if (x.service) q.ensure_extra().rcv_service_id = x.service->service_id;
     const Id rid = q.recipient_id, sid = q.sender_id;
     const uint8_t mode = q.mode;
     if (queues_.add(std::move(q)) != StoreResult::Ok) {
@@ -331,6 +376,7 @@ Response ServerState::new_queue(Ctx& x, const cmd::NEW& n) {
     resp::IDS ids{to_bytes(rid), to_bytes(sid), crypto::PublicKey{crypto::KeyAlg::X25519, to_bytes(srv_dh.pub)},
                   std::nullopt, std::nullopt, std::nullopt, std::nullopt};
     if (mode) ids.mode = static_cast<QueueMode>(mode);
+    if (x.service) ids.service_id = to_bytes(x.service->service_id);
     if (link_id) ids.link_id = to_bytes(*link_id);
     if (notifier_id)
       ids.ntf_creds = std::make_pair(to_bytes(*notifier_id),
@@ -379,7 +425,7 @@ std::optional<Response> ServerState::subscribe(Ctx& x, QueueRec& q) {
     it = x.c.subs.emplace(rid, ClientState::Sub{}).first;
   }
   // The reply goes before the MSG event (§6.2).
-  x.reply(resp::SOK{});
+  x.reply(resp::SOK{x.service ? std::optional<Bytes>(to_bytes(x.service->service_id)) : std::nullopt});
   if (const Message* m = msgs_.peek(rid)) {
     it->second.has_delivered = true;
     it->second.delivered = m->msg_id;
@@ -528,6 +574,19 @@ Response ServerState::delete_notifier(Ctx&, QueueRec& q) {
 
 Response ServerState::subscribe_notifier(Ctx& x, QueueRec& q) {
   const Id nid = q.notifier()->notifier_id;
+  if (ServiceSession* svc = x.service ? &*x.c.service : nullptr) {
+    // A notifier service takes the queue over: the association is stored, the queue counts towards the
+    // session's service subscriptions (commands §12.3).
+    if (q.notifier()->service_id != svc->service_id) queues_.set_notifier_service(q.recipient_id, svc->service_id);
+    auto it = ntf_subscribers_.find(nid);
+    if (it == ntf_subscribers_.end() || it->second != x.c.id) {
+      if (it != ntf_subscribers_.end()) end_notifier_subscription(nid, false);
+      ntf_subscribers_[nid] = x.c.id;
+      x.c.ntf_subs.push_back(nid);
+      ++svc->ntf_sub_count;
+    }
+    return resp::SOK{to_bytes(svc->service_id)};
+  }
   auto it = ntf_subscribers_.find(nid);
   if (it != ntf_subscribers_.end() && it->second == x.c.id) return resp::SOK{};
   if (it != ntf_subscribers_.end()) end_notifier_subscription(nid, false);
@@ -535,6 +594,50 @@ Response ServerState::subscribe_notifier(Ctx& x, QueueRec& q) {
   ntf_subscribers_[nid] = x.c.id;
   x.c.ntf_subs.push_back(nid);
   return resp::SOK{};
+}
+
+Response ServerState::subscribe_service_notifiers(Ctx& x) {
+  ServiceSession& svc = *x.c.service;
+  if (svc.ntf_subscribed) return resp::SOKS{svc.ntf_sub_count};
+  int64_t count = 0;
+  queues_.for_each([&](const QueueRec& q) {
+    if (const NotifierRec* n = q.notifier(); n && n->service_id == svc.service_id) ++count;
+  });
+  // Another connection holding this service loses it (ENDS with the count it held).
+  auto it = ntf_service_subscribers_.find(svc.service_id);
+  if (it != ntf_service_subscribers_.end() && it->second != x.c.id) {
+    if (ClientState* other = client(it->second); other && other->service) {
+      other->service->ntf_subscribed = false;
+      other->push({{}, to_bytes(svc.service_id), resp::ENDS{other->service->ntf_sub_count}});
+      other->service->ntf_sub_count = 0;
+    }
+  }
+  ntf_service_subscribers_[svc.service_id] = x.c.id;
+  svc.ntf_subscribed = true;
+  svc.ntf_sub_count = count;
+  return resp::SOKS{count};
+}
+
+std::optional<Id> ServerState::register_service(char role, const std::vector<Bytes>& chain,
+                                                const crypto::Sha256& cert_hash, int64_t now) {
+  for (const auto& [id, rec] : services_)
+    if (rec.cert_hash == cert_hash) return rec.role == role ? std::optional<Id>(id) : std::nullopt;
+  ServiceRec rec;
+  do {
+    rec.service_id = new_id();
+  } while (services_.count(rec.service_id) || queues_.id_in_use(rec.service_id));
+  rec.role = role;
+  rec.cert_chain = chain;
+  rec.cert_hash = cert_hash;
+  rec.created_at = now;
+  const Id id = rec.service_id;
+  services_.emplace(id, std::move(rec));
+  return id;
+}
+
+const ServiceRec* ServerState::service(const Id& service_id) const {
+  auto it = services_.find(service_id);
+  return it == services_.end() ? nullptr : &it->second;
 }
 
 Response ServerState::queue_info(Ctx& x, QueueRec& q) {
@@ -624,7 +727,14 @@ size_t ServerState::deliver_notifications() {
   std::vector<std::pair<Id, ClientState*>> ready;
   ntfs_.for_each_id([&](const Id& nid) {
     auto s = ntf_subscribers_.find(nid);
-    if (s == ntf_subscribers_.end()) return;
+    if (s == ntf_subscribers_.end()) {
+      // Queues associated with a notifier service go to the connection that did NSUBS for it.
+      const QueueRec* q = queues_.by_notifier(nid);
+      const NotifierRec* n = q ? q->notifier() : nullptr;
+      if (!n || !n->service_id) return;
+      s = ntf_service_subscribers_.find(*n->service_id);
+      if (s == ntf_service_subscribers_.end()) return;
+    }
     if (ClientState* c = client(s->second)) ready.emplace_back(nid, c);
   });
   size_t n = 0;

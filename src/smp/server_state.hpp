@@ -35,6 +35,25 @@ struct RelayConfig {
   int64_t ntf_ttl = 24 * 3600;
 };
 
+// A service (transport §4.5, commands §12): identified by the SHA-256 of its identity certificate.
+struct ServiceRec {
+  Id service_id{};
+  char role = 'M';  // 'M' messaging, 'N' notifier, 'P' proxy
+  std::vector<Bytes> cert_chain;
+  crypto::Sha256 cert_hash{};
+  int64_t created_at = 0;
+};
+
+// A connection that identified itself as a service in the handshake.
+struct ServiceSession {
+  Id service_id{};
+  char role = 'M';
+  crypto::Sha256 cert_hash{};
+  crypto::PublicKey session_key;  // Ed25519, signs the service-signature slot
+  bool ntf_subscribed = false;    // NSUBS done on this connection
+  int64_t ntf_sub_count = 0;      // notifier queues this connection holds for the service
+};
+
 // Per-connection state the protocol needs (transport §8 "state kept per connection").
 struct ClientState {
   ClientId id = 0;
@@ -42,6 +61,7 @@ struct ClientState {
   crypto::Key32 session_priv{};      // per-connection X25519 private key (its public half was in the hello)
   std::optional<crypto::Key32> session_secret;  // DH with the client hello key (RFWD, block encryption)
   bool proxy_server = false;
+  std::optional<ServiceSession> service;
   int64_t last_active = 0;
 
   struct Sub {
@@ -58,7 +78,9 @@ struct ClientState {
   std::function<void()> wake;
   void push(Outgoing o);
 
-  bool has_subscriptions() const { return !subs.empty() || !ntf_subs.empty(); }
+  bool has_subscriptions() const {
+    return !subs.empty() || !ntf_subs.empty() || (service && service->ntf_subscribed);
+  }
 };
 
 struct RelayStats {
@@ -93,6 +115,12 @@ class ServerState {
   const RelayConfig& config() const { return cfg_; }
   size_t subscription_count() const { return subscribers_.size(); }
 
+  // The service record for a validated service handshake, created on first use; nullopt when the certificate
+  // is already registered with another role (HANDSHAKE BAD_SERVICE).
+  std::optional<Id> register_service(char role, const std::vector<Bytes>& chain, const crypto::Sha256& cert_hash,
+                                     int64_t now);
+  const ServiceRec* service(const Id& service_id) const;
+
   // Operator blocking (control port, commands §6.7): sets the status and sends ERR BLOCKED to the subscriber.
   bool block_queue(const Id& rid, const BlockingInfo& info);
   bool unblock_queue(const Id& rid);
@@ -113,6 +141,7 @@ class ServerState {
   Response set_notifier(Ctx& x, QueueRec& q, const cmd::NKEY& k);
   Response delete_notifier(Ctx& x, QueueRec& q);
   Response subscribe_notifier(Ctx& x, QueueRec& q);
+  Response subscribe_service_notifiers(Ctx& x);
   Response queue_info(Ctx& x, QueueRec& q);
 
   // The MSG for a stored message, encrypted for the recipient.
@@ -131,6 +160,8 @@ class ServerState {
   std::unordered_map<ClientId, std::unique_ptr<ClientState>> clients_;
   std::unordered_map<Id, ClientId, IdHash> subscribers_;      // recipient id → subscribed connection
   std::unordered_map<Id, ClientId, IdHash> ntf_subscribers_;  // notifier id → subscribed connection
+  std::unordered_map<Id, ServiceRec, IdHash> services_;
+  std::unordered_map<Id, ClientId, IdHash> ntf_service_subscribers_;  // service id → connection after NSUBS
 };
 
 }  // namespace sr::smp

@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
+#include <variant>
 
+#include "core/certs.hpp"
 #include "core/log.hpp"
 
 namespace sr::smp {
@@ -57,11 +60,15 @@ asio::awaitable<void> Relay::serve(net::ConnectionPtr conn) {
   if (!ch) co_return;
   if (ch->key_hash != identity_.key_hash) co_return;
   if (ch->version < hello.versions.min || ch->version > hello.versions.max) co_return;
+  std::optional<ServiceSession> service;
   if (ch->service) {
-    // Service certificates (§4.5) are not supported yet: refuse the way the reference refuses a bad service.
-    if (auto b = plain_block(encode_service_response_error(TransportError::HANDSHAKE_BAD_SERVICE)))
-      co_await conn->send(std::move(*b));
-    co_return;
+    auto result = service_handshake(*conn, *ch->service);
+    const bool ok = std::holds_alternative<ServiceSession>(result);
+    // Block 3 (§4.5): never encrypted, sent before block encryption starts.
+    auto b = plain_block(ok ? encode_service_response_ok(view(std::get<ServiceSession>(result).service_id))
+                            : encode_service_response_error(std::get<TransportError>(result)));
+    if (!b || !co_await conn->send(std::move(*b)) || !ok) co_return;
+    service = std::get<ServiceSession>(result);
   }
   std::optional<crypto::Key32> secret;
   if (ch->client_key) {
@@ -83,6 +90,7 @@ asio::awaitable<void> Relay::serve(net::ConnectionPtr conn) {
   cs.session_priv = session_key.priv;
   cs.session_secret = secret;
   cs.proxy_server = proxy;
+  cs.service = service;
   cs.last_active = unix_now();
   connections_[id] = conn;
 
@@ -150,6 +158,31 @@ asio::awaitable<void> Relay::serve(net::ConnectionPtr conn) {
   state_.remove_client(id);
 }
 
+std::variant<ServiceSession, TransportError> Relay::service_handshake(const net::Connection& conn,
+                                                                       const ServiceInfo& info) {
+  // The chain repeated in the hello must be the TLS client chain, valid as the TLS layer checks it (§3.8).
+  const auto& chain = conn.peer_chain();
+  if (chain.empty() || chain != info.cert_chain) return TransportError::HANDSHAKE_BAD_AUTH;
+  if (auto why = certs::check_client_chain(chain, std::time(nullptr)); !why.empty()) {
+    LOG_DEBUG("service certificate from {} refused: {}", conn.peer(), why);
+    return TransportError::HANDSHAKE_BAD_AUTH;
+  }
+  // Leaf signs the per-session Ed25519 key; the identity certificate (the only one, or the second) names the
+  // service.
+  auto leaf_key = certs::cert_public_key(chain[0]);
+  auto session_key = leaf_key ? crypto::verify_signed_key(*leaf_key, info.signed_key) : std::nullopt;
+  if (!session_key || session_key->alg != crypto::KeyAlg::Ed25519) return TransportError::HANDSHAKE_BAD_AUTH;
+  const crypto::Sha256 cert_hash = crypto::sha256(chain.size() == 1 ? chain[0] : chain[1]);
+  auto id = state_.register_service(info.role, chain, cert_hash, unix_now());
+  if (!id) return TransportError::HANDSHAKE_BAD_SERVICE;
+  ServiceSession s;
+  s.service_id = *id;
+  s.role = info.role;
+  s.cert_hash = cert_hash;
+  s.session_key = *session_key;
+  return s;
+}
+
 asio::awaitable<void> Relay::every(std::chrono::steady_clock::duration period, std::function<void()> work) {
   auto timer = std::make_shared<asio::steady_timer>(co_await asio::this_coro::executor);
   timers_.push_back(timer);
@@ -187,7 +220,8 @@ void Relay::close_inactive() {
 
 void Relay::stop() {
   stopping_ = true;
-  for (auto& t : timers_) t->cancel();
+  for (auto& weak : timers_)
+    if (auto t = weak.lock()) t->cancel();
 }
 
 }  // namespace sr::smp

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <unordered_map>
+#include <variant>
 
 #include "core/server.hpp"
 #include "smp/server_state.hpp"
@@ -42,13 +43,17 @@ class Relay {
  private:
   asio::awaitable<void> every(std::chrono::steady_clock::duration period, std::function<void()> work);
   void close_inactive();
+  // Validates the service part of a client hello (transport §4.5) and registers the service.
+  std::variant<ServiceSession, TransportError> service_handshake(const net::Connection& conn,
+                                                                 const ServiceInfo& info);
 
   ServerState state_;
   RelayIdentity identity_;
   RelayTimeouts timeouts_;
   ClientId next_client_ = 1;
   std::unordered_map<ClientId, std::weak_ptr<net::Connection>> connections_;
-  std::vector<std::shared_ptr<asio::steady_timer>> timers_;
+  // Weak: each timer lives in its coroutine, so none outlives the io_context that owns its service.
+  std::vector<std::weak_ptr<asio::steady_timer>> timers_;
   bool stopping_ = false;
 };
 

@@ -10,62 +10,12 @@
 #include <fmt/format.h>
 
 #include "smp/client.hpp"
-#include "smp_fixture.hpp"
+#include "smp_client_fixture.hpp"
 
 using namespace sr;
 using namespace sr::smp;
 using namespace sr::test;
 using namespace std::chrono_literals;
-
-namespace {
-
-// A started relay with one test's INI edits applied.
-struct Relay {
-  StartDirs d;
-  std::unique_ptr<Process> proc;
-  explicit Relay(std::function<void(StartDirs&)> edit = {}) {
-    if (edit) edit(d);
-    proc = d.start_ready();
-  }
-  ~Relay() {
-    if (proc && proc->running()) {
-      proc->signal(SIGTERM);
-      proc->wait(10s);
-    }
-  }
-  std::unique_ptr<SyncSmpClient> connect(ClientOptions o = {}) const {
-    auto c = std::make_unique<SyncSmpClient>();
-    c->connect("127.0.0.1", d.p1, d.key_hash_bytes(), o);
-    return c;
-  }
-  std::unique_ptr<SyncSmpClient> connect_v(uint16_t max) const {
-    ClientOptions o;
-    o.versions = VersionRange{6, max};
-    return connect(o);
-  }
-};
-
-Bytes text(std::string_view s) { return Bytes(s.begin(), s.end()); }
-
-template <class T>
-T expect(const Response& r) {
-  INFO("response: " << describe(r));
-  REQUIRE(std::holds_alternative<T>(r));
-  return std::get<T>(r);
-}
-
-ErrorType expect_err(const Response& r) { return expect<resp::ERR>(r).err; }
-
-resp::MSG expect_msg_event(SyncSmpClient& c, const Bytes& rid) {
-  auto ev = c.next_event(5s);
-  REQUIRE(ev);
-  CHECK(ev->corr_id.empty());
-  CHECK(ev->entity_id == rid);
-  REQUIRE(ev->response);
-  return expect<resp::MSG>(*ev->response);
-}
-
-}  // namespace
 
 TEST_CASE("SMP handshake negotiates the client's maximum version and block encryption from v11", "[smp-wire]") {
   Relay relay;

@@ -559,3 +559,116 @@ TEST_CASE("PRXY answers as a relay with proxying disabled", "[smp-state]") {
   Bytes b = encode_response(r, 18);
   CHECK(std::string(b.begin(), b.end()) == "ERR PROXY BASIC_AUTH");
 }
+
+namespace {
+
+// A connection that completed a service handshake with `role` (the handshake itself is session.cpp's).
+struct ServiceConn : Conn {
+  crypto::PrivateKey service_key = ed25519_key();
+  crypto::Sha256 cert_hash{};
+  Bytes service_id;
+  ServiceConn(ServerState& s, ClientId id, char role, const crypto::Sha256& hash) : Conn(s, id, 18) {
+    cert_hash = hash;
+    auto sid = s.register_service(role, {Bytes(10, 1)}, hash, kNow);
+    REQUIRE(sid);
+    service_id = Bytes(sid->begin(), sid->end());
+    ServiceSession ss;
+    ss.service_id = *sid;
+    ss.role = role;
+    ss.cert_hash = hash;
+    ss.session_key = crypto::public_key(service_key);
+    cs.service = ss;
+  }
+  // A command carrying the service signature; the queue key signs certHash || authorized.
+  Response svc_cmd(ByteView entity, const Command& c, const crypto::PrivateKey& key) {
+    const Bytes corr = crypto::random_bytes(24);
+    ClientAuth a;
+    a.key = key;
+    a.server_session_key = session.pub;
+    a.service_key = service_key;
+    a.service_cert_hash = Bytes(cert_hash.begin(), cert_hash.end());
+    st.process_item(cs, encode_client_transmission(cs.params, corr, entity, encode_command(c, v()), a), kNow);
+    return take_reply(corr);
+  }
+};
+
+crypto::Sha256 some_hash(uint8_t b) {
+  crypto::Sha256 h;
+  h.fill(b);
+  return h;
+}
+
+}  // namespace
+
+TEST_CASE("service sessions: service signatures on NEW and SUB, role checks", "[smp-state]") {
+  ServerState st(RelayConfig{});
+  ServiceConn svc(st, 1, 'M', some_hash(7));
+  auto k = ed25519_key();
+  auto dh = crypto::x25519_generate();
+  cmd::NEW n{crypto::public_key(k), x25519_pub(dh), std::nullopt, true, QueueReqData{}, std::nullopt};
+  // Without the service signature: ERR SERVICE.
+  CHECK(err_of(svc.cmd({}, n, k)).kind == ErrorType::Kind::SERVICE);
+  auto ids = as<resp::IDS>(svc.svc_cmd({}, n, k));
+  REQUIRE(ids.service_id);
+  CHECK(*ids.service_id == svc.service_id);
+  auto sok = as<resp::SOK>(svc.svc_cmd(ids.rcv_id, cmd::SUB{}, k));
+  CHECK(sok.service_id == svc.service_id);
+  // Other commands must not carry a service signature.
+  CHECK(err_of(svc.svc_cmd(ids.rcv_id, cmd::QUE{}, k)).kind == ErrorType::Kind::SERVICE);
+  as<resp::INFO>(svc.cmd(ids.rcv_id, cmd::QUE{}, k));
+  // A messaging service may not create queues without subscribing, nor act as a notifier.
+  n.subscribe = false;
+  CHECK(err_of(svc.svc_cmd({}, n, k)) == ErrorType::command(CmdError::PROHIBITED));
+  // SUBS is verified, then prohibited as in the reference.
+  Bytes corr = crypto::random_bytes(24);
+  ClientAuth sa;
+  sa.key = svc.service_key;
+  st.process_item(svc.cs, encode_client_transmission(svc.cs.params, corr, svc.service_id,
+                                                     encode_command(cmd::SUBS{}, 18), sa),
+                  kNow);
+  CHECK(err_of(svc.take_reply(corr)) == ErrorType::command(CmdError::PROHIBITED));
+
+  // A non-service connection may not send a service signature or service-wide commands.
+  Conn plain(st, 2, 18);
+  CHECK(err_of(plain.cmd(svc.service_id, cmd::NSUBS{}, svc.service_key)).kind == ErrorType::Kind::SERVICE);
+}
+
+TEST_CASE("notifier service: NSUB associates queues, NSUBS counts them and receives their NMSG", "[smp-state]") {
+  ServerState st(RelayConfig{});
+  Conn rcp(st, 1, 18), snd(st, 2, 18);
+  ServiceConn ntf(st, 3, 'N', some_hash(9));
+  auto ntf_key = ed25519_key();
+  auto ntf_dh = crypto::x25519_generate();
+  std::vector<Queue> qs;
+  std::vector<Bytes> nids;
+  for (int i = 0; i < 3; ++i) {
+    qs.push_back(create(rcp, false));
+    nids.push_back(as<resp::NID>(rcp.cmd(qs.back().rid, cmd::NKEY{crypto::public_key(ntf_key), x25519_pub(ntf_dh)},
+                                         qs.back().rcv_key))
+                       .notifier_id);
+    auto sok = as<resp::SOK>(ntf.svc_cmd(nids.back(), cmd::NSUB{}, ntf_key));
+    CHECK(sok.service_id == ntf.service_id);
+  }
+  // A messaging command from a notifier service is prohibited.
+  CHECK(err_of(ntf.cmd(qs[0].sid, cmd::SEND{false, text("x")})) == ErrorType::command(CmdError::PROHIBITED));
+
+  // After a reconnect, NSUBS takes all associated queues back with one command.
+  st.remove_client(3);
+  ServiceConn again(st, 4, 'N', some_hash(9));
+  CHECK(again.service_id == ntf.service_id);  // same certificate, same service
+  Bytes corr = crypto::random_bytes(24);
+  ClientAuth sa;
+  sa.key = again.service_key;
+  st.process_item(again.cs, encode_client_transmission(again.cs.params, corr, again.service_id,
+                                                       encode_command(cmd::NSUBS{}, 18), sa),
+                  kNow);
+  CHECK(as<resp::SOKS>(again.take_reply(corr)).count == 3);
+  as<resp::OK>(snd.cmd(qs[1].sid, cmd::SEND{true, text("n")}));
+  CHECK(st.deliver_notifications() == 1);
+  auto ev = again.events();
+  REQUIRE(ev.size() == 1);
+  CHECK(ev[0].entity_id == nids[1]);
+  CHECK(std::holds_alternative<resp::NMSG>(ev[0].response));
+  // The same certificate cannot come back with another role.
+  CHECK_FALSE(st.register_service('M', {Bytes(10, 1)}, some_hash(9), kNow));
+}

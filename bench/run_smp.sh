@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# Runs the SMP relay benchmarks of BENCHMARKS.md and prints the figures.
+#
+#   bench/run_smp.sh [build-dir]          (default: build-bench, configured with --buildtype=release)
+#
+# Environment: RUNS (5) repetitions of figures 1-2, DURATION (10) seconds per throughput run,
+# SERVER_CPU (0) / GEN_CPU (1) the cores the server and the generator are pinned to,
+# FIGURES ("1 2 3") which figures to run, IDLE_CONNS (10000), SUBS (1000000), SUB_CONNS (200),
+# C (4) connection pairs, Q (8) queues (loops) per connection.
+# Needs taskset, openssl; figure 2 needs nats-server and a smp-load built with libnats (packaging/bench-deps.txt).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${1:-$ROOT/build-bench}
+RELAY=$BUILD/src/simplex-relay
+LOAD=$BUILD/bench/smp-load
+RUNS=${RUNS:-5}
+DURATION=${DURATION:-10}
+SERVER_CPU=${SERVER_CPU:-0}
+GEN_CPU=${GEN_CPU:-1}
+FIGURES=${FIGURES:-"1 2 3"}
+IDLE_CONNS=${IDLE_CONNS:-10000}
+SUBS=${SUBS:-1000000}
+SUB_CONNS=${SUB_CONNS:-200}
+C=${C:-4}
+Q=${Q:-8}
+SIZE=16048 # the largest SEND body at v18: every SEND and MSG fills its 16 KB block
+PORT=${PORT:-15223}
+NATS_PORT=${NATS_PORT:-14443}
+
+for f in "$RELAY" "$LOAD"; do [[ -x $f ]] || { echo "missing $f (ninja -C $BUILD src/simplex-relay bench/smp-load)" >&2; exit 2; }; done
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+
+WORK=$(mktemp -d /tmp/smp-bench.XXXXXX)
+SERVER_PID=
+cleanup() {
+  [[ -n $SERVER_PID ]] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+GEN="taskset -c $GEN_CPU"
+SRV="taskset -c $SERVER_CPU"
+
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(uname -r)"
+echo "server pinned to CPU $SERVER_CPU, generator to CPU $GEN_CPU; $RUNS runs of ${DURATION}s; medians below"
+
+median() { sort -g | awk '{a[NR]=$1} END {if (NR==0) print "nan"; else if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
+field() { sed -n "s/.*$1 *\([0-9.]*\).*/\1/p" | head -1; }  # number after a label
+
+# A fresh relay in $WORK/smp (queues of earlier runs do not count against the next one).
+start_smp() {
+  stop_smp
+  rm -rf "$WORK/smp"
+  mkdir -p "$WORK/smp"
+  SMP_SERVER_CFG_PATH=$WORK/smp/cfg SMP_SERVER_LOG_PATH=$WORK/smp/log \
+    "$RELAY" smp init -y --no-password --disable-web -l >"$WORK/smp/init.log" 2>&1
+  sed -i -e "s/^port = .*/port = $PORT/" -e 's/^disconnect = on/disconnect = off/' "$WORK/smp/cfg/smp-server.ini"
+  SMP_SERVER_CFG_PATH=$WORK/smp/cfg SMP_SERVER_LOG_PATH=$WORK/smp/log \
+    $SRV "$RELAY" smp start >"$WORK/smp/server.log" 2>&1 &
+  SERVER_PID=$!
+  for _ in $(seq 100); do grep -q "binding to\|Listening" "$WORK/smp/server.log" 2>/dev/null && break; sleep 0.1; done
+  sleep 0.3
+}
+stop_smp() {
+  if [[ -n $SERVER_PID ]]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
+  SERVER_PID=
+}
+smp_load() { $GEN "$LOAD" --port "$PORT" --cfg "$WORK/smp/cfg" "$@"; }
+
+# ---- Figure 1: delivered msgs/s per server core against the signature-check ceiling ----
+figure1() {
+  echo
+  echo "== Figure 1: SEND->MSG->ACK, ${SIZE} B bodies (16 KB blocks), TLS, v18; $C pairs x $Q queues =="
+  local ed_r=() x_r=() ed_m=() x_m=() ed_c=() x_c=() half=() p50=() p99=() rss=() ed_w=() x_w=()
+  for run in $(seq "$RUNS"); do
+    start_smp
+    # The ceiling on the server's core, with the server idle.
+    $SRV "$LOAD" --ceiling --size "$SIZE" -d 1 >"$WORK/ceil.txt"
+    local ce cx ch
+    ce=$(field 'ceiling_ed25519:' <"$WORK/ceil.txt"); cx=$(field 'ceiling_x25519:' <"$WORK/ceil.txt")
+    ch=$(field 'ceiling_half_verify_rate:' <"$WORK/ceil.txt")
+    smp_load -c "$C" -q "$Q" -d "$DURATION" --size "$SIZE" --auth ed25519 --rss-pid "$SERVER_PID" >"$WORK/ed.txt"
+    start_smp
+    smp_load -c "$C" -q "$Q" -d "$DURATION" --size "$SIZE" --auth x25519 --rss-pid "$SERVER_PID" >"$WORK/x.txt"
+    # msgs/s per fully used server core (delivered msgs / server CPU seconds): the machine is shared, and the
+    # generator may be the limit, so wall-clock msgs/s alone would not measure the relay.
+    local me mx we wx
+    me=$(field 'per server core:' <"$WORK/ed.txt"); mx=$(field 'per server core:' <"$WORK/x.txt")
+    we=$(grep SEND/MSG/ACK "$WORK/ed.txt" | sed 's/.* = \([0-9]*\) \/s.*/\1/')
+    wx=$(grep SEND/MSG/ACK "$WORK/x.txt" | sed 's/.* = \([0-9]*\) \/s.*/\1/')
+    echo "run $run: ed25519 $we msgs/s wall, $me per server core (ceiling $ce, half 128 B verify rate $ch);" \
+      "x25519 $wx wall, $mx per server core (ceiling $cx); $(grep -o 'server CPU.*%' "$WORK/ed.txt");" \
+      "$(grep -o 'latency.*' "$WORK/ed.txt")"
+    ed_m+=("$me"); x_m+=("$mx"); ed_c+=("$ce"); x_c+=("$cx"); half+=("$ch"); ed_w+=("$we"); x_w+=("$wx")
+    ed_r+=("$(echo "$me / $ce" | bc -l)"); x_r+=("$(echo "$mx / $cx" | bc -l)")
+    p50+=("$(field 'p50' <"$WORK/ed.txt")"); p99+=("$(field 'p99' <"$WORK/ed.txt")")
+    rss+=("$(grep 'VmRSS after:' "$WORK/ed.txt" | sed 's/.*: //')")
+  done
+  stop_smp
+  printf 'median ed25519: %.0f msgs/s wall, %.0f per server core, ceiling %.0f (half of the 128 B verify rate: %.0f), ratio %.3f; p50 %s ms p99 %s ms; server RSS %s\n' \
+    "$(printf '%s\n' "${ed_w[@]}" | median)" "$(printf '%s\n' "${ed_m[@]}" | median)" "$(printf '%s\n' "${ed_c[@]}" | median)" \
+    "$(printf '%s\n' "${half[@]}" | median)" "$(printf '%s\n' "${ed_r[@]}" | median)" \
+    "$(printf '%s\n' "${p50[@]}" | median)" "$(printf '%s\n' "${p99[@]}" | median)" "${rss[-1]}"
+  printf 'median x25519:  %.0f msgs/s wall, %.0f per server core, ceiling %.0f, ratio %.3f\n' \
+    "$(printf '%s\n' "${x_w[@]}" | median)" "$(printf '%s\n' "${x_m[@]}" | median)" "$(printf '%s\n' "${x_c[@]}" | median)" "$(printf '%s\n' "${x_r[@]}" | median)"
+}
+
+# ---- Figure 2: PING/PONG against NATS request/reply, both over TLS, 16 KB each way ----
+figure2() {
+  echo
+  echo "== Figure 2: SMP PING->PONG (16 KB blocks) vs NATS request/reply (16384 B payloads), TLS; $C connections x $Q loops =="
+  if ! command -v nats-server >/dev/null; then echo "nats-server not installed: skipped"; return; fi
+  if "$LOAD" --nats tls://127.0.0.1:1 -n 0 2>&1 | grep -q "without libnats"; then echo "smp-load built without libnats: skipped"; return; fi
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=localhost \
+    -keyout "$WORK/nats.key" -out "$WORK/nats.crt" >/dev/null 2>&1
+  cat >"$WORK/nats.conf" <<EOF
+port: $NATS_PORT
+net: 127.0.0.1
+tls { cert_file: "$WORK/nats.crt", key_file: "$WORK/nats.key" }
+EOF
+  local smp=() nats=() ratio=() sp50=() np50=() smpc=() natsc=() ratioc=()
+  for run in $(seq "$RUNS"); do
+    start_smp
+    smp_load -c "$C" -q "$Q" -d "$DURATION" --ping-only --rss-pid "$SERVER_PID" >"$WORK/ping.txt"
+    stop_smp
+    $SRV nats-server -c "$WORK/nats.conf" >"$WORK/nats.log" 2>&1 &
+    local npid=$!
+    sleep 0.5
+    $GEN "$LOAD" --nats "tls://127.0.0.1:$NATS_PORT" -c "$C" -q "$Q" -d "$DURATION" --size 16384 --rss-pid "$npid" >"$WORK/nats.txt"
+    kill "$npid"; wait "$npid" 2>/dev/null || true
+    local s n sc nc
+    s=$(grep PING/PONG "$WORK/ping.txt" | sed 's/.* = \([0-9]*\) \/s.*/\1/')
+    n=$(grep 'NATS request' "$WORK/nats.txt" | sed 's/.* = \([0-9]*\) \/s.*/\1/')
+    sc=$(field 'per server core:' <"$WORK/ping.txt"); nc=$(field 'per server core:' <"$WORK/nats.txt")
+    echo "run $run: SMP $s round trips/s, $sc per server core ($(grep -o 'server CPU.*%' "$WORK/ping.txt"); $(grep -o 'latency.*' "$WORK/ping.txt"));" \
+      "NATS $n/s, $nc per server core ($(grep -o 'server CPU.*%' "$WORK/nats.txt"); $(grep -o 'latency.*' "$WORK/nats.txt"))"
+    smp+=("$s"); nats+=("$n"); ratio+=("$(echo "$s / $n" | bc -l)"); smpc+=("$sc"); natsc+=("$nc"); ratioc+=("$(echo "$sc / $nc" | bc -l)")
+    sp50+=("$(field 'p50' <"$WORK/ping.txt")"); np50+=("$(field 'p50' <"$WORK/nats.txt")")
+  done
+  printf 'median SMP %.0f/s (p50 %s ms), NATS %.0f/s (p50 %s ms), ratio SMP/NATS %.3f (wall clock)\n' \
+    "$(printf '%s\n' "${smp[@]}" | median)" "$(printf '%s\n' "${sp50[@]}" | median)" \
+    "$(printf '%s\n' "${nats[@]}" | median)" "$(printf '%s\n' "${np50[@]}" | median)" "$(printf '%s\n' "${ratio[@]}" | median)"
+  printf 'median per server core: SMP %.0f/s, NATS %.0f/s, ratio SMP/NATS %.3f\n' \
+    "$(printf '%s\n' "${smpc[@]}" | median)" "$(printf '%s\n' "${natsc[@]}" | median)" "$(printf '%s\n' "${ratioc[@]}" | median)"
+}
+
+# ---- Figure 3: memory per idle connection, per stored queue, per subscription ----
+figure3() {
+  echo
+  echo "== Figure 3: server RSS growth: $IDLE_CONNS idle TLS connections; $SUBS queues over $SUB_CONNS connections =="
+  start_smp
+  smp_load --idle "$IDLE_CONNS" --rss-pid "$SERVER_PID"
+  start_smp
+  smp_load --subs "$SUBS" -c "$SUB_CONNS" --rss-pid "$SERVER_PID"
+  stop_smp
+}
+
+for f in $FIGURES; do "figure$f"; done
