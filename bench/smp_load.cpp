@@ -688,6 +688,7 @@ int main(int argc, char** argv) {
       cfg.connections = std::max(1, r["connections"].as<int>());
       cfg.queues = std::max(1, r["queues"].as<int>());
       cfg.messages = r["messages"].as<int64_t>();
+      if (r.count("rss-pid")) cfg.rss_pid = r["rss-pid"].as<int64_t>();
       return run(cfg, true);
 #else
       std::cerr << "smp-load: built without libnats\n";

@@ -261,21 +261,7 @@ ServerIdentity load_server_identity(const fsys::path& cfg) {
     id.cert_chain = {tls::cert_der(online[0].get()), tls::cert_der(ca[0].get())};
     const auto hash = crypto::sha256(id.cert_chain[1]);
     id.key_hash.assign(hash.begin(), hash.end());
-    tls::PkeyPtr key = tls::read_private_key((cfg / "server.key").string());
-    const int type = EVP_PKEY_id(key.get());
-    if (type == EVP_PKEY_ED25519)
-      id.online_key.alg = crypto::KeyAlg::Ed25519;
-#ifdef EVP_PKEY_ED448
-    else if (type == EVP_PKEY_ED448)
-      id.online_key.alg = crypto::KeyAlg::Ed448;
-#endif
-    else
-      throw tls::TlsError("server.key is neither Ed25519 nor Ed448");
-    size_t len = 0;
-    if (EVP_PKEY_get_raw_private_key(key.get(), nullptr, &len) != 1) throw tls::TlsError(tls::last_error());
-    id.online_key.raw.resize(len);
-    if (EVP_PKEY_get_raw_private_key(key.get(), id.online_key.raw.data(), &len) != 1)
-      throw tls::TlsError(tls::last_error());
+    id.online_key = tls::raw_private_key(tls::read_private_key((cfg / "server.key").string()).get());
   } catch (const tls::TlsError& e) {
     LOG_DEBUG("credential load failed: {}", e.what());
     out("invalid credential");

@@ -338,4 +338,22 @@ std::vector<std::vector<uint8_t>> peer_chain_der(const SSL* ssl) {
   return out;
 }
 
+crypto::PrivateKey raw_private_key(const EVP_PKEY* key) {
+  crypto::PrivateKey out;
+  const int type = EVP_PKEY_id(key);
+  if (type == EVP_PKEY_ED25519)
+    out.alg = crypto::KeyAlg::Ed25519;
+#ifdef EVP_PKEY_ED448
+  else if (type == EVP_PKEY_ED448)
+    out.alg = crypto::KeyAlg::Ed448;
+#endif
+  else
+    throw TlsError("the private key is neither Ed25519 nor Ed448");
+  size_t len = 0;
+  if (EVP_PKEY_get_raw_private_key(key, nullptr, &len) != 1) throw TlsError(last_error());
+  out.raw.resize(len);
+  if (EVP_PKEY_get_raw_private_key(key, out.raw.data(), &len) != 1) throw TlsError(last_error());
+  return out;
+}
+
 }  // namespace sr::tls

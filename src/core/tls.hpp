@@ -14,6 +14,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/crypto.hpp"
+
 namespace sr::tls {
 
 struct TlsError : std::runtime_error {
@@ -51,6 +53,8 @@ std::vector<X509Ptr> read_pem_certs(const std::string& file);
 PkeyPtr read_private_key(const std::string& file);
 // DER encoding of a certificate, as received or as read from its file.
 std::vector<uint8_t> cert_der(const X509* cert);
+// An Ed25519 or Ed448 key's raw private bytes (what signs session keys); throws TlsError for other keys.
+crypto::PrivateKey raw_private_key(const EVP_PKEY* key);
 
 // The reference server's ALPN list; any negotiated name means "full version range" (transport §3.5).
 inline const std::vector<std::string> kServerAlpn = {"smp/1", "h2", "http/1.1"};

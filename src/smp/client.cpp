@@ -1,5 +1,7 @@
 #include "smp/client.hpp"
 
+#include "core/certs.hpp"
+
 #include <asio/experimental/as_tuple.hpp>
 
 #include <algorithm>
@@ -34,20 +36,6 @@ std::optional<uint16_t> choose_version(VersionRange server, VersionRange client,
   return hi;
 }
 
-std::optional<crypto::PublicKey> cert_public_key(ByteView cert_der) {
-  const unsigned char* p = cert_der.data();
-  tls::X509Ptr cert(d2i_X509(nullptr, &p, static_cast<long>(cert_der.size())));
-  if (!cert) return std::nullopt;
-  // The SubjectPublicKeyInfo as it is in the certificate: works for Ed448 in BoringSSL too (no EVP_PKEY needed).
-  X509_PUBKEY* spki = X509_get_X509_PUBKEY(cert.get());
-  unsigned char* der = nullptr;
-  const int n = i2d_X509_PUBKEY(spki, &der);
-  if (n <= 0) return std::nullopt;
-  Bytes out(der, der + n);
-  OPENSSL_free(der);
-  return crypto::decode_spki(out);
-}
-
 // ---- SmpClient ----
 
 struct SmpClient::Impl : std::enable_shared_from_this<Impl> {
@@ -60,6 +48,9 @@ struct SmpClient::Impl : std::enable_shared_from_this<Impl> {
   SessionParams params;
   ServerHello hello;
   std::optional<crypto::Key32> server_key;
+  std::optional<crypto::PrivateKey> service_key;  // service session signing key
+  Bytes service_cert_hash;
+  Bytes service_id;
   std::string alpn;
   BlockSender sender;
   BlockReceiver receiver;
@@ -215,6 +206,27 @@ asio::awaitable<void> SmpClient::Impl::handshake(std::string host, uint16_t port
   if (ssl == nullptr) fail("NETWORK: SSL_new: " + tls::last_error());
   tls::prepare(ssl);
   stream = std::make_unique<net::TlsStream>(std::move(socket), ssl);  // the stream owns ssl
+  std::vector<Bytes> service_chain;
+  std::optional<crypto::PrivateKey> service_leaf_key;
+  if (options.service) {
+    // A service presents its certificate in TLS and repeats the chain in the hello (transport §3.8, §4.3).
+    try {
+      auto leaf = tls::read_pem_certs(options.service->cert_file);
+      auto rest = options.service->ca_file.empty() ? std::vector<tls::X509Ptr>{}
+                                                   : tls::read_pem_certs(options.service->ca_file);
+      tls::PkeyPtr key = tls::read_private_key(options.service->key_file);
+      if (leaf.empty() || SSL_use_certificate(ssl, leaf[0].get()) != 1 || SSL_use_PrivateKey(ssl, key.get()) != 1)
+        fail("NETWORK: service certificate: " + tls::last_error());
+      service_chain.push_back(tls::cert_der(leaf[0].get()));
+      for (auto& c : rest) {
+        if (SSL_add1_chain_cert(ssl, c.get()) != 1) fail("NETWORK: service certificate: " + tls::last_error());
+        service_chain.push_back(tls::cert_der(c.get()));
+      }
+      service_leaf_key = tls::raw_private_key(key.get());
+    } catch (const tls::TlsError& e) {
+      fail(std::string("NETWORK: service certificate: ") + e.what());
+    }
+  }
   auto [hec] = co_await stream->async_handshake(asio::ssl::stream_base::client, use_nothrow);
   if (hec) fail(closed ? close_reason : "NETWORK: TLS handshake: " + hec.message());
   SSL* h = stream->native_handle();
@@ -237,7 +249,7 @@ asio::awaitable<void> SmpClient::Impl::handshake(std::string host, uint16_t port
   if (hello.versions.max >= kAuthCmdsVersion) {
     // The hello's chain must be the identity we dialled; its key is signed by the TLS leaf.
     if (!chain_matches_key_hash(hello.cert_chain, key_hash)) fail("HANDSHAKE BAD_AUTH");
-    auto leaf = cert_public_key(tls_chain[0]);
+    auto leaf = certs::cert_public_key(tls_chain[0]);
     auto key = leaf ? crypto::verify_signed_key(*leaf, hello.signed_key) : std::nullopt;
     if (!key || key->alg != crypto::KeyAlg::X25519 || key->raw.size() != 32) fail("HANDSHAKE BAD_AUTH");
     crypto::Key32 k{};
@@ -255,10 +267,31 @@ asio::awaitable<void> SmpClient::Impl::handshake(std::string host, uint16_t port
     own = crypto::x25519_generate();
     ch.client_key = own->pub;
   }
+  if (options.service && *v >= kServiceCertsVersion) {
+    // A fresh Ed25519 key per session signs the service slot; the service certificate's key signs it.
+    service_key = crypto::PrivateKey{crypto::KeyAlg::Ed25519, crypto::random_bytes(32)};
+    ch.service = ServiceInfo{options.service->role, service_chain,
+                             crypto::sign_signed_key(*service_leaf_key, crypto::public_key(*service_key))};
+    const auto h = crypto::sha256(service_chain.size() == 1 ? service_chain[0] : service_chain[1]);
+    service_cert_hash.assign(h.begin(), h.end());
+  }
   auto hb = plain_block(encode_client_hello(ch));
   if (!hb) fail("HANDSHAKE PARSE");
   params.version = *v;
   enqueue(std::move(*hb));
+  if (ch.service) {
+    // Block 3: 'R' serviceId or 'E' error, never encrypted.
+    Bytes b3;
+    co_await read_block(b3);
+    auto c3 = crypto::unpad(b3);
+    if (!c3 || c3->empty()) fail("HANDSHAKE PARSE");
+    std::string_view text(reinterpret_cast<const char*>(c3->data()) + 1, c3->size() - 1);
+    if ((*c3)[0] == 'E') fail(std::string(text));
+    Decoder d(ByteView(*c3).subspan(1));
+    auto sid = d.short_string();
+    if ((*c3)[0] != 'R' || !sid) fail("HANDSHAKE PARSE");
+    service_id.assign(sid->begin(), sid->end());
+  }
 
   // §4.6: block encryption iff v >= 11, key sent, not a proxy; the client sends on ckC and receives on ckS.
   if (*v >= kEncryptedBlockVersion && own && server_key && !options.proxy_server) {
@@ -353,6 +386,18 @@ const SessionParams& SmpClient::params() const { return impl_->params; }
 const ServerHello& SmpClient::server_hello() const { return impl_->hello; }
 std::optional<crypto::Key32> SmpClient::server_session_key() const { return impl_->server_key; }
 bool SmpClient::block_encryption() const { return impl_->sender.encrypted(); }
+const Bytes& SmpClient::service_id() const { return impl_->service_id; }
+ClientAuth SmpClient::service_auth(std::optional<crypto::PrivateKey> queue_key) const {
+  ClientAuth a;
+  if (queue_key) {
+    a.key = std::move(queue_key);
+    a.service_key = impl_->service_key;
+    a.service_cert_hash = impl_->service_cert_hash;
+  } else {
+    a.key = impl_->service_key;  // service-wide commands (SUBS, NSUBS) are signed by the service key alone
+  }
+  return a;
+}
 const std::string& SmpClient::alpn() const { return impl_->alpn; }
 bool SmpClient::closed() const { return impl_->closed; }
 

@@ -38,6 +38,14 @@ struct ClientOptions {
   // The client's own identity checks still use the dialled hash, and it keeps the negotiated version locally.
   std::optional<Bytes> hello_key_hash;
   std::optional<uint16_t> hello_version;
+  // Connect as a service (v16+, transport §4.5): TLS client certificate [cert, ca] and the hello's service block.
+  struct Service {
+    char role = 'N';        // 'M' messaging, 'N' notifier, 'P' proxy
+    std::string cert_file;  // leaf (PEM)
+    std::string ca_file;    // identity certificate (PEM); empty: a one-certificate chain
+    std::string key_file;   // leaf private key (PEM, Ed25519 or Ed448)
+  };
+  std::optional<Service> service;
 };
 
 // ---- Pure handshake checks (unit tested) ----
@@ -46,8 +54,6 @@ bool chain_matches_key_hash(const std::vector<Bytes>& chain, ByteView key_hash);
 // §4.4/§4.8: max of the intersection of the server's and the client's ranges; a proxy talking to a relay whose
 // max is below 14 caps its own max to max(own min, 10). nullopt: no common version.
 std::optional<uint16_t> choose_version(VersionRange server, VersionRange client, bool proxy_server);
-// The raw public key of a certificate (DER) as crypto::PublicKey; nullopt when it is not Ed25519/Ed448/X25519/X448.
-std::optional<crypto::PublicKey> cert_public_key(ByteView cert_der);
 
 // One received transmission. response is nullopt when the response bytes do not parse for the session version.
 struct Received {
@@ -80,6 +86,11 @@ class SmpClient {
   const ServerHello& server_hello() const;
   std::optional<crypto::Key32> server_session_key() const;  // the verified X25519 key from the hello (max >= 7)
   bool block_encryption() const;
+  // Service sessions: the id the server returned in block 3 (empty otherwise), and the authorization for a
+  // command: with a queue key (NEW, SUB, NSUB: queue key over certHash || authorized, plus the service
+  // signature), or without (SUBS, NSUBS: the service key's signature alone).
+  const Bytes& service_id() const;
+  ClientAuth service_auth(std::optional<crypto::PrivateKey> queue_key) const;
   const std::string& alpn() const;
   bool closed() const;
 

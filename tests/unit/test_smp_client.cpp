@@ -1,6 +1,7 @@
 // Pure parts of our SMP client's handshake (smp-transport.md §3.4, §4.4, §4.8).
 #include <catch2/catch.hpp>
 
+#include "core/certs.hpp"
 #include "core/tls.hpp"
 #include "smp/client.hpp"
 
@@ -53,7 +54,7 @@ TEST_CASE("server identity is the SHA-256 of the second certificate", "[smp-clie
 TEST_CASE("the leaf's public key verifies the signed session key", "[smp-client]") {
   const std::string dir = std::string(SR_FIXTURES_DIR) + "/ed25519";
   const auto chain = fixture_chain(dir);
-  auto leaf = cert_public_key(chain[0]);
+  auto leaf = certs::cert_public_key(chain[0]);
   REQUIRE(leaf.has_value());
   CHECK(leaf->alg == crypto::KeyAlg::Ed25519);
   // Sign a fresh X25519 key with the leaf's private key (server.key) as the server hello does.
@@ -70,8 +71,8 @@ TEST_CASE("the leaf's public key verifies the signed session key", "[smp-client]
   REQUIRE(verified.has_value());
   CHECK(*verified == session.pub);
   // The CA's key is not the signer.
-  CHECK_FALSE(crypto::verify_signed_key(*cert_public_key(chain[1]), signed_key).has_value());
-  CHECK_FALSE(cert_public_key(Bytes{1, 2, 3}).has_value());
+  CHECK_FALSE(crypto::verify_signed_key(*certs::cert_public_key(chain[1]), signed_key).has_value());
+  CHECK_FALSE(certs::cert_public_key(Bytes{1, 2, 3}).has_value());
 }
 
 TEST_CASE("generated auth keys sign and verify", "[smp-client]") {
