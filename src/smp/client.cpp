@@ -51,6 +51,7 @@ struct SmpClient::Impl : std::enable_shared_from_this<Impl> {
   std::optional<crypto::PrivateKey> service_key;  // service session signing key
   Bytes service_cert_hash;
   Bytes service_id;
+  std::optional<crypto::Key32> session_secret;  // dh(own hello key, server session key)
   std::string alpn;
   BlockSender sender;
   BlockReceiver receiver;
@@ -293,11 +294,13 @@ asio::awaitable<void> SmpClient::Impl::handshake(std::string host, uint16_t port
     service_id.assign(sid->begin(), sid->end());
   }
 
+  if (own && server_key) {
+    session_secret = crypto::x25519_dh(own->priv, *server_key);
+    if (!session_secret) fail("HANDSHAKE BAD_AUTH");
+  }
   // §4.6: block encryption iff v >= 11, key sent, not a proxy; the client sends on ckC and receives on ckS.
-  if (*v >= kEncryptedBlockVersion && own && server_key && !options.proxy_server) {
-    auto secret = crypto::x25519_dh(own->priv, *server_key);
-    if (!secret) fail("HANDSHAKE BAD_AUTH");
-    auto chains = crypto::sbchain_init(params.session_id, *secret);
+  if (*v >= kEncryptedBlockVersion && session_secret && !options.proxy_server) {
+    auto chains = crypto::sbchain_init(params.session_id, *session_secret);
     sender = BlockSender(chains.client_to_server);
     receiver = BlockReceiver(chains.server_to_client);
   }
@@ -387,6 +390,7 @@ const ServerHello& SmpClient::server_hello() const { return impl_->hello; }
 std::optional<crypto::Key32> SmpClient::server_session_key() const { return impl_->server_key; }
 bool SmpClient::block_encryption() const { return impl_->sender.encrypted(); }
 const Bytes& SmpClient::service_id() const { return impl_->service_id; }
+std::optional<crypto::Key32> SmpClient::session_secret() const { return impl_->session_secret; }
 ClientAuth SmpClient::service_auth(std::optional<crypto::PrivateKey> queue_key) const {
   ClientAuth a;
   if (queue_key) {

@@ -90,6 +90,8 @@ class SmpClient {
   // command: with a queue key (NEW, SUB, NSUB: queue key over certHash || authorized, plus the service
   // signature), or without (SUBS, NSUBS: the service key's signature alone).
   const Bytes& service_id() const;
+  // dh(own hello key, server session key): what a proxy encrypts RFWD with (commands §10.4); nullopt without a key.
+  std::optional<crypto::Key32> session_secret() const;
   ClientAuth service_auth(std::optional<crypto::PrivateKey> queue_key) const;
   const std::string& alpn() const;
   bool closed() const;

@@ -1389,4 +1389,52 @@ Bytes sender_id_from_corr_id(ByteView corr_id) {
   return h;
 }
 
+Bytes encode_fwd_transmission(const FwdTransmission& f) {
+  Bytes out;
+  Encoder(out).short_string(f.fwd_corr_id).word16(f.fwd_version).short_string(crypto::encode_spki(f.fwd_key))
+      .tail(f.enc_transmission);
+  return out;
+}
+
+std::optional<FwdTransmission> parse_fwd_transmission(ByteView b) {
+  Decoder d(b);
+  auto corr = d.short_string();
+  auto version = d.word16();
+  auto key = d.short_string();
+  const ByteView et = d.rest();
+  if (!d.ok() || !corr || !version || !key) return std::nullopt;
+  auto k = crypto::decode_spki(*key);
+  if (!k || k->alg != crypto::KeyAlg::X25519) return std::nullopt;
+  return FwdTransmission{Bytes(corr->begin(), corr->end()), *version, std::move(*k), Bytes(et.begin(), et.end())};
+}
+
+std::optional<ProxiedRequest> seal_proxied_request(const SessionParams& dest, const crypto::Key32& dest_session_key,
+                                                   ByteView entity_id, ByteView command, const ClientAuth& auth) {
+  ProxiedRequest r;
+  r.corr_id = crypto::random_bytes(kIdSize);
+  r.ephemeral = crypto::x25519_generate();
+  auto secret = crypto::x25519_dh(r.ephemeral.priv, dest_session_key);
+  if (!secret) return std::nullopt;
+  r.secret = *secret;
+  ClientAuth a = auth;
+  if (!a.server_session_key) a.server_session_key = dest_session_key;
+  const Bytes inner = encode_client_transmission(dest, r.corr_id, entity_id, command, a);
+  Bytes batch;
+  Encoder(batch).byte(1).large(inner);
+  auto et = crypto::box_seal_padded(r.secret, crypto::cb_nonce(r.corr_id), batch, kProxiedPaddedSize);
+  if (!et) return std::nullopt;
+  r.enc_transmission = std::move(*et);
+  return r;
+}
+
+std::optional<ServerTransmission> open_proxied_response(const SessionParams& dest, const ProxiedRequest& req,
+                                                        ByteView r2, Bytes& storage) {
+  auto batch = crypto::box_open_padded(req.secret, crypto::reverse_nonce(crypto::cb_nonce(req.corr_id)), r2);
+  if (!batch) return std::nullopt;
+  storage = std::move(*batch);
+  auto items = parse_batch(storage);
+  if (!items || items->size() != 1) return std::nullopt;
+  return parse_server_transmission(dest, (*items)[0]);
+}
+
 }  // namespace sr::smp

@@ -359,4 +359,31 @@ Bytes encrypt_ntf_meta(const crypto::Key32& ntf_dh_secret, const crypto::Nonce& 
 // Sender id a client derives from its corrId for short links: SHA3-384(corrId)[0..24).
 Bytes sender_id_from_corr_id(ByteView corr_id);
 
+// ---- Private message routing (commands §10, transport §7.6) ----
+// The forwarded transmission inside RFWD: BS fwdCorrId, Word16 fwdVersion, BS(X25519 SPKI) fwdKey, Tail et.
+struct FwdTransmission {
+  Bytes fwd_corr_id;
+  uint16_t fwd_version = 0;
+  DhKey fwd_key;
+  Bytes enc_transmission;
+};
+Bytes encode_fwd_transmission(const FwdTransmission& f);
+std::optional<FwdTransmission> parse_fwd_transmission(ByteView b);  // the key must be X25519
+
+// The client's side (§10.3): one command for the destination relay, as if connected to it with session id
+// `dest.session_id` (the proxy's session with the destination) at `dest.version` (fwdVersion), encrypted to the
+// destination's session key with a fresh ephemeral key. PFWD carries corr_id, the ephemeral public key and
+// enc_transmission; keep the rest to open the reply.
+struct ProxiedRequest {
+  Bytes corr_id;                     // N_c: PFWD's corrId and the inner transmission's
+  crypto::X25519KeyPair ephemeral;   // E, e
+  crypto::Key32 secret{};            // ss_cr = dh(K_r, e)
+  Bytes enc_transmission;            // boxPad(ss_cr, N_c, batch of one, 16226): 16242 bytes
+};
+std::optional<ProxiedRequest> seal_proxied_request(const SessionParams& dest, const crypto::Key32& dest_session_key,
+                                                   ByteView entity_id, ByteView command, const ClientAuth& auth);
+// The destination's reply inside PRES/RRES (r2): the one server transmission, parsed for dest.version.
+std::optional<ServerTransmission> open_proxied_response(const SessionParams& dest, const ProxiedRequest& req,
+                                                        ByteView r2, Bytes& storage);
+
 }  // namespace sr::smp

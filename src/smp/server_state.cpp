@@ -658,7 +658,7 @@ Response ServerState::queue_info(Ctx& x, QueueRec& q) {
   return resp::INFO{j};
 }
 
-std::optional<Response> ServerState::process_forwarded(ClientState& c, const cmd::RFWD& f, ByteView proxy_corr,
+std::optional<Response> ServerState::process_forwarded(ClientState& c, const cmd::RFWD& rfwd, ByteView proxy_corr,
                                                        int64_t now) {
   auto broker_transport = [](TransportError te) {
     ProxyError p{ProxyError::Kind::BROKER, nullptr, BrokerError{BrokerError::Kind::TRANSPORT, {}, te}};
@@ -666,29 +666,23 @@ std::optional<Response> ServerState::process_forwarded(ClientState& c, const cmd
   };
   if (!c.session_secret) return broker_transport(TransportError::NO_AUTH);
   const crypto::Nonce proxy_nonce = crypto::cb_nonce(proxy_corr);
-  auto fwd = crypto::box_open(*c.session_secret, proxy_nonce, f.enc_forwarded);
+  auto fwd = crypto::box_open(*c.session_secret, proxy_nonce, rfwd.enc_forwarded);
   if (!fwd) return error_response(ErrorType::Kind::CRYPTO);
 
-  Decoder d(*fwd);
-  auto fwd_corr = d.short_string();
-  auto fwd_version = d.word16();
-  auto key_der = d.short_string();
-  const ByteView et = d.rest();
-  if (!d.ok() || !fwd_corr || !fwd_version || !key_der) return cmd_error(CmdError::SYNTAX);
-  auto fwd_key = crypto::decode_spki(*key_der);
-  if (!fwd_key || fwd_key->alg != crypto::KeyAlg::X25519) return cmd_error(CmdError::SYNTAX);
+  auto f = parse_fwd_transmission(*fwd);
+  if (!f) return cmd_error(CmdError::SYNTAX);
   // DECISIONS.md: a forwarded version outside 8..max is a syntax error.
-  if (*fwd_version < kSendingProxyVersion || *fwd_version > kMaxVersion) return cmd_error(CmdError::SYNTAX);
+  if (f->fwd_version < kSendingProxyVersion || f->fwd_version > kMaxVersion) return cmd_error(CmdError::SYNTAX);
 
-  const auto client_secret = crypto::x25519_dh(c.session_priv, fwd_key->raw);
+  const auto client_secret = crypto::x25519_dh(c.session_priv, f->fwd_key.raw);
   if (!client_secret) return error_response(ErrorType::Kind::CRYPTO);
-  const crypto::Nonce client_nonce = crypto::cb_nonce(*fwd_corr);
-  auto inner = crypto::box_open_padded(*client_secret, client_nonce, et);
+  const crypto::Nonce client_nonce = crypto::cb_nonce(f->fwd_corr_id);
+  auto inner = crypto::box_open_padded(*client_secret, client_nonce, f->enc_transmission);
   if (!inner) return error_response(ErrorType::Kind::CRYPTO);
   auto items = parse_batch(*inner);
   if (!items || items->size() != 1) return error_response(ErrorType::Kind::BLOCK);
 
-  const SessionParams fp{*fwd_version, c.params.session_id};
+  const SessionParams fp{f->fwd_version, c.params.session_id};
   Outgoing reply;
   auto parsed = parse_transmission(fp, (*items)[0]);
   if (auto* e = std::get_if<TransmissionError>(&parsed)) {
@@ -707,7 +701,7 @@ std::optional<Response> ServerState::process_forwarded(ClientState& c, const cmd
   auto r2 = crypto::box_seal_padded(*client_secret, crypto::reverse_nonce(client_nonce), batch, kProxiedPaddedSize);
   if (!r2) return error_response(ErrorType::Kind::BLOCK);
   Bytes fr;
-  Encoder(fr).short_string(*fwd_corr).tail(*r2);
+  Encoder(fr).short_string(f->fwd_corr_id).tail(*r2);
   return resp::RRES{crypto::box_seal(*c.session_secret, crypto::reverse_nonce(proxy_nonce), fr)};
 }
 

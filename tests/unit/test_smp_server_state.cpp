@@ -502,17 +502,14 @@ TEST_CASE("RFWD: a forwarded SEND is executed and the reply comes back encrypted
     // Client side: inner transmission for fwdVersion 17 with the proxy session's id.
     const uint16_t fwd_v = 17;
     const SessionParams inner_params{fwd_v, proxy.cs.params.session_id};
-    const Bytes n_c = crypto::random_bytes(24);
-    const Bytes inner = encode_client_transmission(inner_params, n_c, q.sid,
-                                                   encode_command(cmd::SEND{false, text("via proxy")}, fwd_v));
-    Bytes inner_batch;
-    Encoder(inner_batch).byte(1).large(inner);
-    auto e = crypto::x25519_generate();
-    const crypto::Key32 ss_cr = *crypto::x25519_dh(e.priv, proxy.session.pub);
-    Bytes et = *crypto::box_seal_padded(ss_cr, crypto::cb_nonce(n_c), inner_batch, kProxiedPaddedSize);
-    if (corrupt) et[100] ^= 1;
-    Bytes fwd;
-    Encoder(fwd).short_string(n_c).word16(fwd_v).short_string(crypto::encode_spki(x25519_pub(e))).tail(et);
+    auto req = seal_proxied_request(inner_params, proxy.session.pub, q.sid,
+                                    encode_command(cmd::SEND{false, text("via proxy")}, fwd_v), ClientAuth{});
+    REQUIRE(req);
+    CHECK(req->enc_transmission.size() == 16242);
+    if (corrupt) req->enc_transmission[100] ^= 1;
+    // Proxy side: wrap for RFWD.
+    const Bytes fwd = encode_fwd_transmission(
+        FwdTransmission{req->corr_id, fwd_v, x25519_pub(req->ephemeral), req->enc_transmission});
     const Bytes n_p = crypto::random_bytes(24);
     Bytes payload = crypto::box_seal(ss_pr, crypto::cb_nonce(n_p), fwd);
     Response r = proxy.cmd({}, cmd::RFWD{payload}, std::nullopt, n_p);
@@ -527,16 +524,12 @@ TEST_CASE("RFWD: a forwarded SEND is executed and the reply comes back encrypted
     auto fwd_corr = d.short_string();
     ByteView r2 = d.rest();
     REQUIRE(fwd_corr);
-    CHECK(Bytes(fwd_corr->begin(), fwd_corr->end()) == n_c);
+    CHECK(Bytes(fwd_corr->begin(), fwd_corr->end()) == req->corr_id);
     CHECK(r2.size() == 16242);
-    auto reply_batch = crypto::box_open_padded(ss_cr, crypto::reverse_nonce(crypto::cb_nonce(n_c)), r2);
-    REQUIRE(reply_batch);
-    auto items = parse_batch(*reply_batch);
-    REQUIRE(items);
-    REQUIRE(items->size() == 1);
-    auto st_tx = parse_server_transmission(inner_params, (*items)[0]);
+    Bytes storage;
+    auto st_tx = open_proxied_response(inner_params, *req, r2, storage);
     REQUIRE(st_tx);
-    CHECK(st_tx->corr_id == n_c);
+    CHECK(st_tx->corr_id == req->corr_id);
     CHECK(st_tx->entity_id == q.sid);
     auto inner_reply = parse_response(st_tx->response, fwd_v);
     REQUIRE(inner_reply);
