@@ -21,11 +21,12 @@
 #include <vector>
 
 #include "core/tls.hpp"
+#include "core/tls_socket.hpp"
 
 namespace sr::net {
 
 using Socket = asio::ip::tcp::socket;
-using TlsStream = asio::ssl::stream<Socket>;
+using TlsStream = SslSocket;
 using Clock = std::chrono::steady_clock;
 
 class Connection : public std::enable_shared_from_this<Connection> {

@@ -1,6 +1,7 @@
 #include "smp/protocol.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <array>
 #include <atomic>
 #include <cctype>
@@ -530,8 +531,8 @@ bool ct_equal(ByteView a, ByteView b) {
 }
 
 bool verify_authenticator(ByteView key, ByteView auth, ByteView authorized, ByteView corr_id,
-                          const crypto::Key32& server_session_priv) {
-  const auto dh = crypto::x25519_dh(server_session_priv, key);
+                          const crypto::Key32& server_session_priv, DhCache* cache) {
+  const auto dh = cache ? cache->dh(server_session_priv, key) : crypto::x25519_dh(server_session_priv, key);
   if (!dh) return false;
   const auto plain = crypto::box_open(*dh, crypto::cb_nonce(corr_id), auth);
   const auto expected = crypto::sha512(authorized);
@@ -1283,12 +1284,30 @@ std::optional<Bytes> make_authenticator(const crypto::Key32& priv, ByteView peer
   return crypto::box_seal(*dh, crypto::cb_nonce(corr_id), digest);
 }
 
+size_t DhCache::Hash::operator()(const crypto::Key32& k) const noexcept {
+  size_t h;
+  std::memcpy(&h, k.data(), sizeof h);  // public keys are uniformly distributed
+  return h;
+}
+
+std::optional<crypto::Key32> DhCache::dh(const crypto::Key32& priv, ByteView pub) {
+  if (pub.size() != 32) return std::nullopt;
+  crypto::Key32 k;
+  std::copy(pub.begin(), pub.end(), k.begin());
+  if (auto it = map_.find(k); it != map_.end()) return it->second;
+  auto r = crypto::x25519_dh(priv, pub);
+  if (!r) return std::nullopt;
+  if (map_.size() >= kMaxEntries) map_.clear();
+  map_.emplace(k, *r);
+  return r;
+}
+
 bool verify_auth(const AuthKey& key, ByteView auth, ByteView authorized, ByteView corr_id,
-                 const crypto::Key32& server_session_priv) {
+                 const crypto::Key32& server_session_priv, DhCache* cache) {
   switch (auth.size()) {
     case 80:
       if (key.alg == crypto::KeyAlg::X25519)
-        return verify_authenticator(key.raw, auth, authorized, corr_id, server_session_priv);
+        return verify_authenticator(key.raw, auth, authorized, corr_id, server_session_priv, cache);
       break;
     case 64:
       if (key.alg == crypto::KeyAlg::Ed25519) return crypto::verify(key, authorized, auth);
@@ -1300,15 +1319,16 @@ bool verify_auth(const AuthKey& key, ByteView auth, ByteView authorized, ByteVie
       return false;
   }
   // Key kind differs from the authorization kind: same time as a real check.
-  return dummy_verify(auth, authorized, corr_id, server_session_priv);
+  return dummy_verify(auth, authorized, corr_id, server_session_priv, cache);
 }
 
-bool dummy_verify(ByteView auth, ByteView authorized, ByteView corr_id, const crypto::Key32& server_session_priv) {
+bool dummy_verify(ByteView auth, ByteView authorized, ByteView corr_id, const crypto::Key32& server_session_priv,
+                  DhCache* cache) {
   const DummyKeys& k = dummy_keys();
   bool r = false;
   switch (auth.size()) {
     case 80:
-      r = verify_authenticator(k.x25519.raw, auth, authorized, corr_id, server_session_priv);
+      r = verify_authenticator(k.x25519.raw, auth, authorized, corr_id, server_session_priv, cache);
       break;
     case 64:
       r = crypto::verify(k.ed25519, authorized, auth);

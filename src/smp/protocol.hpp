@@ -9,6 +9,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <unordered_map>
 #include <variant>
 #include <vector>
 
@@ -335,11 +336,28 @@ std::optional<Bytes> make_authenticator(const crypto::Key32& priv, ByteView peer
                                         ByteView authorized);
 // Verifies `auth` against `key` over `authorized` (with server_session_priv for X25519 keys). The signature
 // kind is decided by auth's length; a mismatch with the key's algorithm fails.
+// dh(server session key, queue key) is fixed for a connection and an X25519 queue key: a connection keeps the
+// results it computed for authenticators (bounded; emptied when full) so repeated commands skip the scalar
+// multiplication.
+class DhCache {
+ public:
+  std::optional<crypto::Key32> dh(const crypto::Key32& priv, ByteView pub);
+  size_t size() const { return map_.size(); }
+  static constexpr size_t kMaxEntries = 1024;
+
+ private:
+  struct Hash {
+    size_t operator()(const crypto::Key32& k) const noexcept;
+  };
+  std::unordered_map<crypto::Key32, crypto::Key32, Hash> map_;
+};
+
 bool verify_auth(const AuthKey& key, ByteView auth, ByteView authorized, ByteView corr_id,
-                 const crypto::Key32& server_session_priv);
+                 const crypto::Key32& server_session_priv, DhCache* cache = nullptr);
 // The reference's constant-time failure path: verifies against the fixed dummy key of the kind auth's
 // length selects, and returns false. Counted in dummy_verify_count() so tests can assert it ran.
-bool dummy_verify(ByteView auth, ByteView authorized, ByteView corr_id, const crypto::Key32& server_session_priv);
+bool dummy_verify(ByteView auth, ByteView authorized, ByteView corr_id, const crypto::Key32& server_session_priv,
+                  DhCache* cache = nullptr);
 uint64_t dummy_verify_count();
 
 // ---- Message and notification encryption (§7.4, §7.5) ----

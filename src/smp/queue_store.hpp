@@ -66,6 +66,9 @@ struct QueueRec {
   QueueStatus status = QueueStatus::Active;
   uint8_t mode = 0;                       // 0 absent (legacy), 'M', 'C'
   uint32_t updated_at = 0;                // days since epoch
+  // The connection subscribed to this queue (ServerState's client slot, 0 = none). Runtime state, never
+  // persisted; it sits in what was padding, so subscriptions cost no map entry (≤ 100 B per subscription).
+  uint32_t subscriber = 0;
   std::unique_ptr<QueueExtra> extra;
 
   std::optional<QueueMode> queue_mode() const;

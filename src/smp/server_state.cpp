@@ -57,8 +57,8 @@ struct ServerState::Ctx {
 
   // Verifies auth with key, or runs the dummy verification when there is no key (§2.2 step 9 timing rule).
   bool verify(const std::optional<crypto::PublicKey>& key) const {
-    if (!key) return dummy_verify(t.auth, key_authorized, t.corr_id, c.session_priv);
-    return verify_auth(*key, t.auth, key_authorized, t.corr_id, c.session_priv);
+    if (!key) return dummy_verify(t.auth, key_authorized, t.corr_id, c.session_priv, &c.dh_cache);
+    return verify_auth(*key, t.auth, key_authorized, t.corr_id, c.session_priv, &c.dh_cache);
   }
   bool verify_any(const std::vector<crypto::PublicKey>& keys) const {
     // A key whose algorithm cannot match the auth kind is skipped; with none left, verify the dummy key.
@@ -69,9 +69,9 @@ struct ServerState::Ctx {
                         (k.alg == crypto::KeyAlg::Ed25519 && n == 64) || (k.alg == crypto::KeyAlg::Ed448 && n == 114);
       if (!fits) continue;
       tried = true;
-      if (verify_auth(k, t.auth, key_authorized, t.corr_id, c.session_priv)) return true;
+      if (verify_auth(k, t.auth, key_authorized, t.corr_id, c.session_priv, &c.dh_cache)) return true;
     }
-    if (!tried) dummy_verify(t.auth, key_authorized, t.corr_id, c.session_priv);
+    if (!tried) dummy_verify(t.auth, key_authorized, t.corr_id, c.session_priv, &c.dh_cache);
     return false;
   }
   void reply(Response r) { c.push({corr_id, entity_id, std::move(r)}); }
@@ -80,10 +80,39 @@ struct ServerState::Ctx {
 ServerState::ServerState(RelayConfig cfg) : cfg_(std::move(cfg)), msgs_(cfg_.msg_queue_quota) {}
 
 ClientState& ServerState::add_client(ClientId id) {
-  auto& slot = clients_[id];
-  slot = std::make_unique<ClientState>();
-  slot->id = id;
-  return *slot;
+  auto& c = clients_[id];
+  c = std::make_unique<ClientState>();
+  c->id = id;
+  if (free_slots_.empty()) {
+    slots_.push_back(c.get());
+    c->slot = static_cast<uint32_t>(slots_.size());
+  } else {
+    c->slot = free_slots_.back();
+    free_slots_.pop_back();
+    slots_[c->slot - 1] = c.get();
+  }
+  return *c;
+}
+
+size_t ServerState::subscription_count() const {
+  size_t n = 0;
+  for (const auto& [id, c] : clients_) n += c->sub_count;
+  return n;
+}
+
+void ServerState::note_subscribed(ClientState& c, QueueRec& q) {
+  q.subscriber = c.slot;
+  ++c.sub_count;
+  c.sub_ids.push_back(q.recipient_id);
+  if (c.sub_ids.size() > 2 * c.sub_count + 16) {
+    // Drop entries of queues this connection no longer holds (and repeats), keeping the list near its size.
+    std::erase_if(c.sub_ids, [&](const Id& rid) {
+      QueueRec* r = queues_.by_recipient(rid);
+      return !r || r->subscriber != c.slot;
+    });
+    std::sort(c.sub_ids.begin(), c.sub_ids.end());
+    c.sub_ids.erase(std::unique(c.sub_ids.begin(), c.sub_ids.end()), c.sub_ids.end());
+  }
 }
 
 ClientState* ServerState::client(ClientId id) {
@@ -95,11 +124,8 @@ void ServerState::remove_client(ClientId id) {
   auto it = clients_.find(id);
   if (it == clients_.end()) return;
   ClientState& c = *it->second;
-  for (const auto& [rid, sub] : c.subs) {
-    if (sub.get_mode) continue;
-    auto s = subscribers_.find(rid);
-    if (s != subscribers_.end() && s->second == id) subscribers_.erase(s);
-  }
+  for (const Id& rid : c.sub_ids)
+    if (QueueRec* q = queues_.by_recipient(rid); q && q->subscriber == c.slot) q->subscriber = 0;
   for (const Id& nid : c.ntf_subs) {
     auto s = ntf_subscribers_.find(nid);
     if (s != ntf_subscribers_.end() && s->second == id) ntf_subscribers_.erase(s);
@@ -108,6 +134,8 @@ void ServerState::remove_client(ClientId id) {
     auto s = ntf_service_subscribers_.find(c.service->service_id);
     if (s != ntf_service_subscribers_.end() && s->second == id) ntf_service_subscribers_.erase(s);
   }
+  slots_[c.slot - 1] = nullptr;
+  free_slots_.push_back(c.slot);
   clients_.erase(it);
 }
 
@@ -369,10 +397,7 @@ Response ServerState::new_queue(Ctx& x, const cmd::NEW& n) {
       continue;
     }
     ++stats_.queues_created;
-    if (n.subscribe) {
-      subscribers_[rid] = x.c.id;
-      x.c.subs[rid] = ClientState::Sub{};
-    }
+    if (n.subscribe) note_subscribed(x.c, *queues_.by_recipient(rid));
     resp::IDS ids{to_bytes(rid), to_bytes(sid), crypto::PublicKey{crypto::KeyAlg::X25519, to_bytes(srv_dh.pub)},
                   std::nullopt, std::nullopt, std::nullopt, std::nullopt};
     if (mode) ids.mode = static_cast<QueueMode>(mode);
@@ -391,16 +416,14 @@ resp::MSG ServerState::make_msg(const QueueRec& q, const Message& m) const {
                    encrypt_rcv_message(q.rcv_dh_secret, view(m.msg_id), m.ts, m.notification, m.body, m.quota)};
 }
 
-void ServerState::end_subscription(const Id& rid, ClientId except, bool deleted) {
-  auto it = subscribers_.find(rid);
-  if (it == subscribers_.end()) return;
-  if (it->second != except) {
-    if (ClientState* other = client(it->second)) {
-      other->subs.erase(rid);
-      other->push({{}, to_bytes(rid), deleted ? Response{resp::DELD{}} : Response{resp::END{}}});
-    }
+void ServerState::end_subscription(QueueRec& q, uint32_t except, bool deleted) {
+  if (!q.subscriber || q.subscriber == except) return;
+  if (ClientState* other = by_slot(q.subscriber)) {
+    other->delivered.erase(q.recipient_id);
+    --other->sub_count;
+    other->push({{}, to_bytes(q.recipient_id), deleted ? Response{resp::DELD{}} : Response{resp::END{}}});
   }
-  subscribers_.erase(it);
+  q.subscriber = 0;
 }
 
 void ServerState::end_notifier_subscription(const Id& nid, bool deleted) {
@@ -415,71 +438,57 @@ void ServerState::end_notifier_subscription(const Id& nid, bool deleted) {
 
 std::optional<Response> ServerState::subscribe(Ctx& x, QueueRec& q) {
   const Id rid = q.recipient_id;
-  auto it = x.c.subs.find(rid);
-  if (it != x.c.subs.end()) {
-    if (it->second.get_mode) return cmd_error(CmdError::PROHIBITED);
-    it->second.has_delivered = false;  // a repeated SUB re-delivers the head
+  if (x.c.get_mode.count(rid)) return cmd_error(CmdError::PROHIBITED);
+  if (q.subscriber == x.c.slot) {
+    x.c.delivered.erase(rid);  // a repeated SUB re-delivers the head
   } else {
-    end_subscription(rid, x.c.id, false);
-    subscribers_[rid] = x.c.id;
-    it = x.c.subs.emplace(rid, ClientState::Sub{}).first;
+    end_subscription(q, x.c.slot, false);
+    note_subscribed(x.c, q);
   }
   // The reply goes before the MSG event (§6.2).
   x.reply(resp::SOK{x.service ? std::optional<Bytes>(to_bytes(x.service->service_id)) : std::nullopt});
   if (const Message* m = msgs_.peek(rid)) {
-    it->second.has_delivered = true;
-    it->second.delivered = m->msg_id;
+    x.c.delivered[rid] = m->msg_id;
     x.c.push({{}, to_bytes(rid), make_msg(q, *m)});
   }
   return std::nullopt;
 }
 
 Response ServerState::get_message(Ctx& x, QueueRec& q) {
-  auto it = x.c.subs.find(q.recipient_id);
-  if (it == x.c.subs.end()) {
-    ClientState::Sub s;
-    s.get_mode = true;
-    it = x.c.subs.emplace(q.recipient_id, s).first;
-  } else if (!it->second.get_mode) {
-    return cmd_error(CmdError::PROHIBITED);
-  }
-  it->second.has_delivered = false;
-  if (const Message* m = msgs_.peek(q.recipient_id)) {
-    it->second.has_delivered = true;
-    it->second.delivered = m->msg_id;
+  const Id rid = q.recipient_id;
+  if (q.subscriber == x.c.slot) return cmd_error(CmdError::PROHIBITED);
+  x.c.get_mode.insert(rid);  // GET does not register a subscriber and causes no END (§6.4)
+  x.c.delivered.erase(rid);
+  if (const Message* m = msgs_.peek(rid)) {
+    x.c.delivered[rid] = m->msg_id;
     return make_msg(q, *m);
   }
   return resp::OK{};
 }
 
 Response ServerState::ack(Ctx& x, QueueRec& q, const cmd::ACK& a) {
-  auto it = x.c.subs.find(q.recipient_id);
-  if (it == x.c.subs.end()) return error_response(ErrorType::Kind::NO_MSG);
-  ClientState::Sub& sub = it->second;
-  if (!sub.has_delivered || (!a.msg_id.empty() && !same(a.msg_id, view(sub.delivered))))
+  const Id rid = q.recipient_id;
+  const bool get_mode = x.c.get_mode.count(rid) > 0;
+  if (!get_mode && q.subscriber != x.c.slot) return error_response(ErrorType::Kind::NO_MSG);
+  auto d = x.c.delivered.find(rid);
+  if (d == x.c.delivered.end() || (!a.msg_id.empty() && !same(a.msg_id, view(d->second))))
     return error_response(ErrorType::Kind::NO_MSG);
-  sub.has_delivered = false;
-  if (msgs_.delete_head_if(q.recipient_id, a.msg_id)) ++stats_.msgs_received;
-  if (sub.get_mode) return resp::OK{};
-  if (const Message* m = msgs_.peek(q.recipient_id)) {
-    sub.has_delivered = true;
-    sub.delivered = m->msg_id;
+  x.c.delivered.erase(d);
+  if (msgs_.delete_head_if(rid, a.msg_id)) ++stats_.msgs_received;
+  if (get_mode) return resp::OK{};
+  if (const Message* m = msgs_.peek(rid)) {
+    x.c.delivered[rid] = m->msg_id;
     return make_msg(q, *m);
   }
   return resp::OK{};
 }
 
 void ServerState::try_push(const QueueRec& q) {
-  auto s = subscribers_.find(q.recipient_id);
-  if (s == subscribers_.end()) return;
-  ClientState* c = client(s->second);
-  if (!c) return;
-  auto it = c->subs.find(q.recipient_id);
-  if (it == c->subs.end() || it->second.get_mode || it->second.has_delivered) return;
+  ClientState* c = by_slot(q.subscriber);
+  if (!c || c->delivered.count(q.recipient_id)) return;
   const Message* m = msgs_.peek(q.recipient_id);
   if (!m) return;
-  it->second.has_delivered = true;
-  it->second.delivered = m->msg_id;
+  c->delivered[q.recipient_id] = m->msg_id;
   c->push({{}, to_bytes(q.recipient_id), make_msg(q, *m)});
 }
 
@@ -530,8 +539,10 @@ Response ServerState::secure(Ctx&, QueueRec& q, const AuthKey& key) {
 Response ServerState::delete_queue(Ctx& x, QueueRec& q) {
   const Id rid = q.recipient_id;
   msgs_.delete_queue(rid);
-  x.c.subs.erase(rid);
-  end_subscription(rid, x.c.id, true);
+  if (q.subscriber == x.c.slot) --x.c.sub_count;
+  x.c.get_mode.erase(rid);
+  x.c.delivered.erase(rid);
+  end_subscription(q, x.c.slot, true);
   if (const NotifierRec* n = q.notifier()) {
     ntfs_.erase(n->notifier_id);
     end_notifier_subscription(n->notifier_id, true);
@@ -644,10 +655,11 @@ Response ServerState::queue_info(Ctx& x, QueueRec& q) {
   // QueueInfo JSON as aeson renders it: fields in declaration order, Nothing fields omitted (§5.6).
   std::string j = fmt::format(R"({{"qiSnd":{},"qiNtf":{})", q.has_sender_key() ? "true" : "false",
                               q.notifier() ? "true" : "false");
-  auto it = x.c.subs.find(q.recipient_id);
-  if (it != x.c.subs.end()) {
-    j += fmt::format(R"(,"qiSub":{{"qSubThread":"{}")", it->second.get_mode ? "prohibitSub" : "noSub");
-    if (it->second.has_delivered) j += fmt::format(R"(,"qDelivered":"{}")", base64_std(view(it->second.delivered)));
+  const bool get_mode = x.c.get_mode.count(q.recipient_id) > 0;
+  if (get_mode || q.subscriber == x.c.slot) {
+    j += fmt::format(R"(,"qiSub":{{"qSubThread":"{}")", get_mode ? "prohibitSub" : "noSub");
+    if (auto d = x.c.delivered.find(q.recipient_id); d != x.c.delivered.end())
+      j += fmt::format(R"(,"qDelivered":"{}")", base64_std(view(d->second)));
     j += "}";
   }
   j += fmt::format(R"(,"qiSize":{})", msgs_.size(q.recipient_id));
@@ -745,9 +757,8 @@ size_t ServerState::deliver_notifications() {
 
 bool ServerState::block_queue(const Id& rid, const BlockingInfo& info) {
   if (queues_.set_status(rid, QueueStatus::Blocked, info) != StoreResult::Ok) return false;
-  auto s = subscribers_.find(rid);
-  if (s != subscribers_.end())
-    if (ClientState* c = client(s->second)) c->push({{}, to_bytes(rid), resp::ERR{ErrorType::blocked_by(info)}});
+  if (ClientState* c = by_slot(queues_.by_recipient(rid)->subscriber))
+    c->push({{}, to_bytes(rid), resp::ERR{ErrorType::blocked_by(info)}});
   return true;
 }
 

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "smp/msg_store.hpp"
@@ -60,17 +61,18 @@ struct ClientState {
   SessionParams params;              // negotiated version and tls-unique
   crypto::Key32 session_priv{};      // per-connection X25519 private key (its public half was in the hello)
   std::optional<crypto::Key32> session_secret;  // DH with the client hello key (RFWD, block encryption)
+  DhCache dh_cache;                  // X25519 authenticator secrets of this connection
   bool proxy_server = false;
   std::optional<ServiceSession> service;
   int64_t last_active = 0;
 
-  struct Sub {
-    bool get_mode = false;           // GET-mode (ProhibitSub) rather than subscribed
-    bool has_delivered = false;
-    Id delivered{};
-  };
-  // This connection's recipient subscriptions and GET-mode queues (memory per subscription is a design goal).
-  std::unordered_map<Id, Sub, IdHash> subs;
+  uint32_t slot = 0;                 // what QueueRec::subscriber holds for this connection
+  // Recipient subscriptions: the queue records point back here; this list only serves the cleanup at
+  // disconnect (entries go stale after END or DEL and are compacted away).
+  std::vector<Id> sub_ids;
+  size_t sub_count = 0;              // live subscriptions
+  std::unordered_set<Id, IdHash> get_mode;             // queues read with GET on this connection (ProhibitSub)
+  std::unordered_map<Id, Id, IdHash> delivered;        // queue → msgId handed out and not yet acknowledged
   std::vector<Id> ntf_subs;          // notifier ids this connection subscribed (may be stale after END)
 
   // Transmissions waiting for this connection's writer, and the hook that wakes it.
@@ -79,7 +81,7 @@ struct ClientState {
   void push(Outgoing o);
 
   bool has_subscriptions() const {
-    return !subs.empty() || !ntf_subs.empty() || (service && service->ntf_subscribed);
+    return sub_count > 0 || !ntf_subs.empty() || (service && service->ntf_subscribed);
   }
 };
 
@@ -113,7 +115,7 @@ class ServerState {
   NtfStore& notifications() { return ntfs_; }
   const RelayStats& stats() const { return stats_; }
   const RelayConfig& config() const { return cfg_; }
-  size_t subscription_count() const { return subscribers_.size(); }
+  size_t subscription_count() const;
 
   // The service record for a validated service handshake, created on first use; nullopt when the certificate
   // is already registered with another role (HANDSHAKE BAD_SERVICE).
@@ -148,7 +150,10 @@ class ServerState {
   resp::MSG make_msg(const QueueRec& q, const Message& m) const;
   // Sends the head message to the subscriber as an event if the push condition holds (§6.2).
   void try_push(const QueueRec& q);
-  void end_subscription(const Id& rid, ClientId except, bool deleted);
+  // Ends the queue's subscription held by a connection other than `except` (END, or DELD when deleted).
+  void end_subscription(QueueRec& q, uint32_t except, bool deleted);
+  void note_subscribed(ClientState& c, QueueRec& q);
+  ClientState* by_slot(uint32_t slot) const { return slot && slot <= slots_.size() ? slots_[slot - 1] : nullptr; }
   void end_notifier_subscription(const Id& nid, bool deleted);
   Id new_id();
 
@@ -158,7 +163,8 @@ class ServerState {
   NtfStore ntfs_;
   RelayStats stats_;
   std::unordered_map<ClientId, std::unique_ptr<ClientState>> clients_;
-  std::unordered_map<Id, ClientId, IdHash> subscribers_;      // recipient id → subscribed connection
+  std::vector<ClientState*> slots_;  // slot - 1 → connection (nullptr: free)
+  std::vector<uint32_t> free_slots_;
   std::unordered_map<Id, ClientId, IdHash> ntf_subscribers_;  // notifier id → subscribed connection
   std::unordered_map<Id, ServiceRec, IdHash> services_;
   std::unordered_map<Id, ClientId, IdHash> ntf_service_subscribers_;  // service id → connection after NSUBS

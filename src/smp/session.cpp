@@ -133,8 +133,13 @@ asio::awaitable<void> Relay::serve(net::ConnectionPtr conn) {
   asio::co_spawn(executor, writer(), asio::detached);
 
   // Reader: one block at a time; a bad block is ERR BLOCK and the connection lives on (§5.5).
+  block = Bytes();  // idle connections hold no block buffer: it is allocated when a block starts to arrive
   while (!stopping_) {
-    if (!co_await conn->read_exact(block)) break;
+    uint8_t first = 0;
+    if (!co_await conn->read_exact(std::span<uint8_t>(&first, 1))) break;
+    block.resize(kBlockSize);
+    block[0] = first;
+    if (!co_await conn->read_exact(std::span<uint8_t>(block).subspan(1))) break;
     const int64_t now = unix_now();
     cs.last_active = now;
     auto content = receiver.open(block);
@@ -144,6 +149,7 @@ asio::awaitable<void> Relay::serve(net::ConnectionPtr conn) {
     } else {
       for (ByteView item : *items) state_.process_item(cs, item, now);
     }
+    Bytes().swap(block);
     while (cs.outbox.size() > kOutboxHighWater && !writer_done) co_await wait_signal(drained);
     if (writer_done) break;
   }

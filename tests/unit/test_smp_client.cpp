@@ -58,13 +58,7 @@ TEST_CASE("the leaf's public key verifies the signed session key", "[smp-client]
   REQUIRE(leaf.has_value());
   CHECK(leaf->alg == crypto::KeyAlg::Ed25519);
   // Sign a fresh X25519 key with the leaf's private key (server.key) as the server hello does.
-  auto pem = tls::read_private_key(dir + "/server.key");
-  unsigned char* der = nullptr;
-  const int n = i2d_PrivateKey(pem.get(), &der);
-  REQUIRE(n > 0);
-  auto priv = crypto::decode_pkcs8(Bytes(der, der + n));
-  OPENSSL_free(der);
-  REQUIRE(priv.has_value());
+  auto priv = std::optional<crypto::PrivateKey>(tls::raw_private_key(tls::read_private_key(dir + "/server.key").get()));
   const auto session = generate_dh_key();
   const Bytes signed_key = crypto::sign_signed_key(*priv, session.pub);
   auto verified = crypto::verify_signed_key(*leaf, signed_key);
