@@ -309,3 +309,65 @@ TEST_CASE("SMP short links: invitation via LKEY and contact address via LGET", "
   CHECK(lnk.sender_id == ids.snd_id);
   expect<resp::OK>(joiner->send(ids.snd_id, std::nullopt, text("contact request")));
 }
+
+TEST_CASE("SMP recipient and notifier commands at versions 6, 11, 14 and 18", "[smp-wire]") {
+  Relay relay;
+  for (uint16_t v : {6, 11, 14, 18}) {
+    CAPTURE(v);
+    auto rcp = relay.connect_v(v), snd = relay.connect_v(v), ntf = relay.connect_v(v), nse = relay.connect_v(v);
+    auto q = rcp->create_queue(crypto::KeyAlg::Ed25519, false);
+    // Notifications: NKEY → NID, NSUB (SOK from v16, OK before), NMSG for a SEND with the flag.
+    auto nkey = generate_auth_key(crypto::KeyAlg::Ed25519);
+    auto ndh = generate_dh_key();
+    auto nid = expect<resp::NID>(rcp->recipient_request(q, cmd::NKEY{nkey.pub, ndh.pub}));
+    ClientAuth na;
+    na.key = nkey.priv;
+    auto sub = ntf->request(nid.notifier_id, cmd::NSUB{}, na);
+    if (v >= kServiceCertsVersion)
+      expect<resp::SOK>(sub);
+    else
+      expect<resp::OK>(sub);
+    expect<resp::OK>(snd->send(q.snd_id, std::nullopt, text("notified"), true));
+    auto ev = ntf->next_event(5s);
+    REQUIRE(ev);
+    expect<resp::NMSG>(*ev->response);
+    // GET on another connection (the iOS notification extension), then ACK in GET mode.
+    auto m = expect<resp::MSG>(nse->recipient_request(q, cmd::GET{}));
+    CHECK(decrypt_msg(q, m)->body == text("notified"));
+    auto info = expect<resp::INFO>(nse->recipient_request(q, cmd::QUE{}));
+    CHECK(info.json.find(R"("qiNtf":true)") != std::string::npos);
+    CHECK(info.json.find(R"("qSubThread":"prohibitSub")") != std::string::npos);
+    expect<resp::OK>(nse->ack(q, m.msg_id));
+    expect<resp::OK>(nse->recipient_request(q, cmd::GET{}));  // empty now
+    // NDEL ends the notifier subscription: DELD from v10, END before.
+    expect<resp::OK>(rcp->recipient_request(q, cmd::NDEL{}));
+    ev = ntf->next_event(5s);
+    REQUIRE(ev);
+    REQUIRE(ev->response);
+    if (v >= kDeletedEventVersion)
+      CHECK(std::holds_alternative<resp::DELD>(*ev->response));
+    else
+      CHECK(std::holds_alternative<resp::END>(*ev->response));
+    // OFF stops senders; the recipient can still delete.
+    expect<resp::OK>(rcp->recipient_request(q, cmd::OFF{}));
+    CHECK(expect_err(snd->send(q.snd_id, std::nullopt, text("x"))).kind == ErrorType::Kind::AUTH);
+    expect<resp::OK>(rcp->recipient_request(q, cmd::DEL{}));
+  }
+}
+
+TEST_CASE("SMP RKEY replaces the recipient keys of a contact queue", "[smp-wire]") {
+  Relay relay;
+  auto c = relay.connect();
+  auto q = c->create_queue(crypto::KeyAlg::Ed25519, true, QueueReqData{QueueMode::Contact, std::nullopt});
+  auto k2 = generate_auth_key(crypto::KeyAlg::Ed25519);
+  expect<resp::OK>(c->recipient_request(q, cmd::RKEY{{q.rcv_auth.pub, k2.pub}}));
+  ClientAuth a2;
+  a2.key = k2.priv;
+  expect<resp::INFO>(c->request(q.rcv_id, cmd::QUE{}, a2));
+  // The new key can remove the old one.
+  expect<resp::OK>(c->request(q.rcv_id, cmd::RKEY{{k2.pub}}, a2));
+  CHECK(expect_err(c->recipient_request(q, cmd::QUE{})).kind == ErrorType::Kind::AUTH);
+  // Not for messaging queues.
+  auto m = c->create_queue();
+  CHECK(expect_err(c->recipient_request(m, cmd::RKEY{{k2.pub}})).kind == ErrorType::Kind::AUTH);
+}
