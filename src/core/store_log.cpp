@@ -1,0 +1,182 @@
+#include "core/store_log.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <ctime>
+#include <fstream>
+#include <system_error>
+
+#include <fmt/format.h>
+
+#include "core/log.hpp"
+
+namespace sr::storelog {
+
+namespace fsys = std::filesystem;
+using namespace std::chrono;
+
+std::string iso8601_show(TimePoint t) {
+  const auto ns = time_point_cast<nanoseconds>(t).time_since_epoch().count();
+  int64_t secs = ns / 1000000000;
+  int64_t frac = ns % 1000000000;
+  if (frac < 0) {
+    frac += 1000000000;
+    --secs;
+  }
+  std::time_t tt = static_cast<std::time_t>(secs);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  std::string s = buf;
+  if (frac) {
+    std::string digits = fmt::format("{:09d}", frac);
+    while (!digits.empty() && digits.back() == '0') digits.pop_back();
+    s += "." + digits;
+  }
+  return s + "Z";
+}
+
+std::optional<TimePoint> iso8601_parse(std::string_view s) {
+  // YYYY-MM-DDTHH:MM:SS = 19 characters, then optional .digits, then Z.
+  if (s.size() < 20 || s.back() != 'Z') return std::nullopt;
+  auto num = [&](size_t pos, size_t len) -> std::optional<int> {
+    int v = 0;
+    for (size_t i = pos; i < pos + len; ++i) {
+      if (s[i] < '0' || s[i] > '9') return std::nullopt;
+      v = v * 10 + (s[i] - '0');
+    }
+    return v;
+  };
+  if (s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':') return std::nullopt;
+  auto y = num(0, 4), mo = num(5, 2), d = num(8, 2), h = num(11, 2), mi = num(14, 2), se = num(17, 2);
+  if (!y || !mo || !d || !h || !mi || !se) return std::nullopt;
+  int64_t frac_ns = 0;
+  const std::string_view rest = s.substr(19, s.size() - 20);
+  if (!rest.empty()) {
+    if (rest[0] != '.' || rest.size() < 2) return std::nullopt;
+    int64_t scale = 100000000;
+    for (size_t i = 1; i < rest.size(); ++i) {
+      if (rest[i] < '0' || rest[i] > '9') return std::nullopt;
+      frac_ns += (rest[i] - '0') * scale;  // digits beyond nanoseconds are dropped
+      scale /= 10;
+    }
+  }
+  const year_month_day ymd{year(*y), month(static_cast<unsigned>(*mo)), day(static_cast<unsigned>(*d))};
+  if (!ymd.ok() || *h > 23 || *mi > 59 || *se > 60) return std::nullopt;
+  return TimePoint(duration_cast<system_clock::duration>(sys_days(ymd).time_since_epoch() + hours(*h) +
+                                                          minutes(*mi) + seconds(*se) + nanoseconds(frac_ns)));
+}
+
+Writer::Writer(const fsys::path& path) : path_(path) {
+  fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd_ < 0) throw std::system_error(errno, std::generic_category(), path.string());
+}
+
+Writer::Writer(Writer&& o) noexcept : path_(std::move(o.path_)), fd_(o.fd_) { o.fd_ = -1; }
+
+Writer::~Writer() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void Writer::append(std::string_view line) {
+  std::string buf;
+  buf.reserve(line.size() + 1);
+  buf.append(line).push_back('\n');
+  size_t off = 0;
+  while (off < buf.size()) {
+    const ssize_t n = ::write(fd_, buf.data() + off, buf.size() - off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw std::system_error(errno, std::generic_category(), path_.string());
+    }
+    off += static_cast<size_t>(n);
+  }
+}
+
+void Writer::sync() {
+  if (::fdatasync(fd_) != 0) throw std::system_error(errno, std::generic_category(), path_.string());
+}
+
+size_t read_lines(const fsys::path& path, const std::function<void(std::string_view line)>& on_line) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::system_error(errno, std::generic_category(), path.string());
+  size_t count = 0;
+  for (std::string line; std::getline(in, line);) {
+    on_line(line);
+    ++count;
+  }
+  log::out_line(fmt::format("Processed: {} log lines", count));
+  return count;
+}
+
+std::vector<fsys::path> remove_backups(const fsys::path& f, TimePoint now) {
+  const std::string prefix = f.filename().string() + ".";
+  std::vector<TimePoint> times;
+  std::error_code ec;
+  for (const auto& entry : fsys::directory_iterator(f.parent_path().empty() ? "." : f.parent_path(), ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind(prefix, 0) != 0) continue;
+    if (auto t = iso8601_parse(std::string_view(name).substr(prefix.size()))) times.push_back(*t);
+  }
+  std::sort(times.begin(), times.end());
+  const TimePoint day_ago = now - hours(24), old = now - hours(24 * 21);
+  std::vector<TimePoint> older;
+  for (auto t : times)
+    if (t < day_ago) older.push_back(t);
+  constexpr size_t kMinOldBackups = 3;
+  if (older.size() > kMinOldBackups) older.resize(older.size() - kMinOldBackups);
+  else older.clear();
+  std::vector<fsys::path> removed;
+  for (auto t : older) {
+    if (t >= old) continue;
+    // The name is rebuilt from the parsed time, as the reference does, so only canonical names are removed.
+    fsys::path p = f;
+    p += "." + iso8601_show(t);
+    if (fsys::remove(p, ec)) removed.push_back(p);
+  }
+  if (!removed.empty()) {
+    log::out_line(fmt::format("Removed {} backups:", removed.size()));
+    for (const auto& p : removed) log::out_line(p.string());
+  }
+  return removed;
+}
+
+Writer open_store_log(const fsys::path& f, const std::function<void(const fsys::path&)>& read,
+                      const std::function<void(Writer&)>& write_compacted, TimePoint now) {
+  fsys::path start = f;
+  start += ".start";
+  auto write_log = [&](std::string_view note) {
+    Writer w(f);
+    LOG_NOTE("{}", note);
+    write_compacted(w);
+    return w;
+  };
+  if (fsys::exists(start)) {
+    LOG_WARN("Server terminated abnormally on last start, restoring state from {}", start.string());
+    if (fsys::exists(f)) {
+      fsys::path bak = f;
+      bak += ".bak";
+      fsys::rename(f, bak);
+      LOG_NOTE("preserved incomplete state {} as {}", f.string(), bak.string());
+    }
+    fsys::rename(start, f);
+  } else if (!fsys::exists(f)) {
+    return write_log("creating store log...");
+  }
+  read(f);
+  fsys::rename(f, start);  // 1) temporary backup: a crash from here on restarts from it
+  Writer w = write_log("compacting store log (do not terminate)...");  // 2) the compacted state
+  w.sync();
+  fsys::path timed = f;
+  timed += "." + iso8601_show(now);
+  fsys::rename(start, timed);  // 3) the original, kept with its time
+  LOG_NOTE("original state preserved as {}", timed.string());
+  remove_backups(f, now);
+  return w;
+}
+
+}  // namespace sr::storelog

@@ -1,0 +1,57 @@
+// The store-log journal both roles share (server-operations.md §4.1, §4.3): a text file of one record per line,
+// appended during operation and compacted at start with the reference's crash-safe protocol (F → F.start →
+// compacted F → F.<ISO-8601 time>) and its backup retention. The record formats are the roles' business; this
+// file only moves lines.
+#pragma once
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sr::storelog {
+
+using TimePoint = std::chrono::system_clock::time_point;
+
+// Haskell iso8601Show of a UTCTime: "2025-06-01T12:34:56.789012345Z", fractional digits with trailing zeros
+// removed and no '.' for a whole second. Backup names must use exactly this form (§4.3 step 7).
+std::string iso8601_show(TimePoint t);
+// Accepts "YYYY-MM-DDTHH:MM:SS[.digits]Z" (any number of fractional digits, as iso8601ParseM does).
+std::optional<TimePoint> iso8601_parse(std::string_view s);
+
+// An open log: every append is one write(2) of the whole line and its '\n' (a crash leaves at most one partial
+// last line, which the reader skips as a parse error).
+class Writer {
+ public:
+  explicit Writer(const std::filesystem::path& path);  // creates or appends; throws std::system_error
+  ~Writer();
+  Writer(Writer&& o) noexcept;
+  Writer& operator=(Writer&&) = delete;
+  Writer(const Writer&) = delete;
+  void append(std::string_view line);  // throws std::system_error (e.g. ENOSPC)
+  void sync();                         // fdatasync
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+  int fd_ = -1;
+};
+
+// Reads a log line by line (the last line may lack its '\n'); prints "Processed: <n> log lines" as the reference
+// does after reading. Returns the number of lines.
+size_t read_lines(const std::filesystem::path& path, const std::function<void(std::string_view line)>& on_line);
+
+// The start-up protocol of §4.3 for log file `f`: recovers from an interrupted compaction (F.start), reads F
+// through `read`, rewrites it compacted through `write_compacted` (which appends to the given writer), keeps
+// the original as F.<time>, prunes old backups, and returns the log open for appending.
+Writer open_store_log(const std::filesystem::path& f, const std::function<void(const std::filesystem::path&)>& read,
+                      const std::function<void(Writer&)>& write_compacted, TimePoint now);
+
+// §4.3 step 7: among F.<ISO-8601> backups, keep those younger than a day and the newest 3 older ones, delete
+// the rest that are older than 21 days. Prints "Removed <n> backups:" and the paths when it deletes.
+std::vector<std::filesystem::path> remove_backups(const std::filesystem::path& f, TimePoint now);
+
+}  // namespace sr::storelog
