@@ -1,5 +1,7 @@
 #include "smp/server_state.hpp"
 
+#include "smp/store_log_records.hpp"
+
 #include <algorithm>
 #include <cstring>
 #include <ctime>
@@ -137,6 +139,21 @@ void ServerState::remove_client(ClientId id) {
   slots_[c.slot - 1] = nullptr;
   free_slots_.push_back(c.slot);
   clients_.erase(it);
+}
+
+void ServerState::journal(const StoreLogRecord& r) {
+  if (store_log) store_log(encode_store_log_record(r));
+}
+
+void ServerState::add_service(ServiceRec rec) {
+  const Id id = rec.service_id;
+  services_.insert_or_assign(id, std::move(rec));
+}
+
+std::vector<ServiceRec> ServerState::services() const {
+  std::vector<ServiceRec> out;
+  for (const auto& [id, rec] : services_) out.push_back(rec);
+  return out;
 }
 
 Id ServerState::new_id() {
@@ -293,6 +310,7 @@ std::optional<Response> ServerState::dispatch(Ctx& x) {
           // OFF and DEL do not check the blocked status (§6.7).
           if constexpr (std::is_same_v<C, cmd::OFF>) {
             queues_.set_status(q->recipient_id, QueueStatus::Off);
+            journal({SuspendRecord{to_bytes(q->recipient_id)}});
             return resp::OK{};
           } else if constexpr (std::is_same_v<C, cmd::DEL>) {
             return delete_queue(x, *q);
@@ -311,6 +329,7 @@ std::optional<Response> ServerState::dispatch(Ctx& x) {
               std::vector<StoredKey> keys;
               for (const auto& k : c.rcv_keys) keys.push_back(StoredKey::of(k));
               queues_.set_rcv_keys(q->recipient_id, keys);
+              journal({KeysRecord{to_bytes(q->recipient_id), c.rcv_keys}});
               return resp::OK{};
             } else if constexpr (std::is_same_v<C, cmd::LSET>) {
               if (q->is_secured_messaging()) return auth_failed();
@@ -320,9 +339,13 @@ std::optional<Response> ServerState::dispatch(Ctx& x) {
                 if (old->link_id != *lid || !same(old->fixed_data, c.fixed_data)) return auth_failed();
               if (queues_.set_link(q->recipient_id, QueueLink{*lid, c.fixed_data, c.user_data}) != StoreResult::Ok)
                 return auth_failed();
+              journal({LinkRecord{to_bytes(q->recipient_id), c.link_id, c.fixed_data, c.user_data}});
               return resp::OK{};
             } else if constexpr (std::is_same_v<C, cmd::LDEL>) {
-              queues_.delete_link(q->recipient_id);
+              if (q->link()) {
+                queues_.delete_link(q->recipient_id);
+                journal({LDeleteRecord{to_bytes(q->recipient_id)}});
+              }
               return resp::OK{};
             } else if constexpr (std::is_same_v<C, cmd::NKEY>) {
               return set_notifier(x, *q, c);
@@ -397,6 +420,7 @@ Response ServerState::new_queue(Ctx& x, const cmd::NEW& n) {
       continue;
     }
     ++stats_.queues_created;
+    journal(create_record(*queues_.by_recipient(rid)));
     if (n.subscribe) note_subscribed(x.c, *queues_.by_recipient(rid));
     resp::IDS ids{to_bytes(rid), to_bytes(sid), crypto::PublicKey{crypto::KeyAlg::X25519, to_bytes(srv_dh.pub)},
                   std::nullopt, std::nullopt, std::nullopt, std::nullopt};
@@ -497,7 +521,10 @@ Response ServerState::send(Ctx& x, QueueRec& q, const cmd::SEND& s) {
   if (q.status == QueueStatus::Off) return error_response(ErrorType::Kind::AUTH);
   if (q.status == QueueStatus::Blocked) return resp::ERR{ErrorType::blocked_by(q.extra->blocking)};
   // The first message after securing consumes a one-time link (§6.1 step 3).
-  if (q.link() && q.is_secured_messaging()) queues_.delete_link(q.recipient_id);
+  if (q.link() && q.is_secured_messaging()) {
+    queues_.delete_link(q.recipient_id);
+    journal({LDeleteRecord{to_bytes(q.recipient_id)}});
+  }
   if (cfg_.expire_messages_on_send && cfg_.message_ttl > 0)
     stats_.msgs_expired += msgs_.expire(q.recipient_id, x.now - cfg_.message_ttl);
   Message m;
@@ -532,6 +559,7 @@ Response ServerState::secure(Ctx&, QueueRec& q, const AuthKey& key) {
   const StoredKey k = StoredKey::of(key);
   if (q.has_sender_key()) return q.snd_key == k ? Response{resp::OK{}} : error_response(ErrorType::Kind::AUTH);
   queues_.set_sender_key(q.recipient_id, k);
+  journal({SecureRecord{to_bytes(q.recipient_id), key}});
   ++stats_.queues_secured;
   return resp::OK{};
 }
@@ -548,6 +576,7 @@ Response ServerState::delete_queue(Ctx& x, QueueRec& q) {
     end_notifier_subscription(n->notifier_id, true);
   }
   queues_.remove(rid);
+  journal({DeleteRecord{to_bytes(rid)}});
   ++stats_.queues_deleted;
   return resp::OK{};
 }
@@ -568,6 +597,7 @@ Response ServerState::set_notifier(Ctx&, QueueRec& q, const cmd::NKEY& k) {
     n.notifier_key = StoredKey::of(k.notifier_key);
     n.rcv_ntf_dh_secret = *secret;
     if (queues_.set_notifier(rid, n) != StoreResult::Ok) continue;
+    journal({NotifierRecord{to_bytes(rid), NtfCredsRecord{to_bytes(n.notifier_id), k.notifier_key, *secret, std::nullopt}}});
     return resp::NID{to_bytes(n.notifier_id), crypto::PublicKey{crypto::KeyAlg::X25519, to_bytes(dh.pub)}};
   }
   return error_response(ErrorType::Kind::INTERNAL);
@@ -579,6 +609,7 @@ Response ServerState::delete_notifier(Ctx&, QueueRec& q) {
     ntfs_.erase(nid);
     end_notifier_subscription(nid, true);
     queues_.delete_notifier(q.recipient_id);
+    journal({NDeleteRecord{to_bytes(q.recipient_id)}});
   }
   return resp::OK{};
 }
@@ -588,7 +619,10 @@ Response ServerState::subscribe_notifier(Ctx& x, QueueRec& q) {
   if (ServiceSession* svc = x.service ? &*x.c.service : nullptr) {
     // A notifier service takes the queue over: the association is stored, the queue counts towards the
     // session's service subscriptions (commands §12.3).
-    if (q.notifier()->service_id != svc->service_id) queues_.set_notifier_service(q.recipient_id, svc->service_id);
+    if (q.notifier()->service_id != svc->service_id) {
+      queues_.set_notifier_service(q.recipient_id, svc->service_id);
+      journal({QueueServiceRecord{to_bytes(q.recipient_id), 'N', to_bytes(svc->service_id)}});
+    }
     auto it = ntf_subscribers_.find(nid);
     if (it == ntf_subscribers_.end() || it->second != x.c.id) {
       if (it != ntf_subscribers_.end()) end_notifier_subscription(nid, false);
@@ -601,7 +635,10 @@ Response ServerState::subscribe_notifier(Ctx& x, QueueRec& q) {
   auto it = ntf_subscribers_.find(nid);
   if (it != ntf_subscribers_.end() && it->second == x.c.id) return resp::SOK{};
   if (it != ntf_subscribers_.end()) end_notifier_subscription(nid, false);
-  if (q.notifier()->service_id) queues_.set_notifier_service(q.recipient_id, std::nullopt);
+  if (q.notifier()->service_id) {
+    queues_.set_notifier_service(q.recipient_id, std::nullopt);
+    journal({QueueServiceRecord{to_bytes(q.recipient_id), 'N', std::nullopt}});
+  }
   ntf_subscribers_[nid] = x.c.id;
   x.c.ntf_subs.push_back(nid);
   return resp::SOK{};
@@ -642,6 +679,7 @@ std::optional<Id> ServerState::register_service(char role, const std::vector<Byt
   rec.cert_hash = cert_hash;
   rec.created_at = now;
   const Id id = rec.service_id;
+  journal({new_service_record(rec)});
   services_.emplace(id, std::move(rec));
   return id;
 }
@@ -757,13 +795,16 @@ size_t ServerState::deliver_notifications() {
 
 bool ServerState::block_queue(const Id& rid, const BlockingInfo& info) {
   if (queues_.set_status(rid, QueueStatus::Blocked, info) != StoreResult::Ok) return false;
+  journal({BlockRecord{to_bytes(rid), info}});
   if (ClientState* c = by_slot(queues_.by_recipient(rid)->subscriber))
     c->push({{}, to_bytes(rid), resp::ERR{ErrorType::blocked_by(info)}});
   return true;
 }
 
 bool ServerState::unblock_queue(const Id& rid) {
-  return queues_.set_status(rid, QueueStatus::Active) == StoreResult::Ok;
+  if (queues_.set_status(rid, QueueStatus::Active) != StoreResult::Ok) return false;
+  journal({UnblockRecord{to_bytes(rid)}});
+  return true;
 }
 
 }  // namespace sr::smp

@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -18,6 +19,7 @@
 
 namespace sr::smp {
 
+struct StoreLogRecord;  // store_log_records.hpp
 using ClientId = uint64_t;
 
 // One transmission to write to a client: a reply (corrId set) or an event (corrId empty).
@@ -123,6 +125,13 @@ class ServerState {
                                      int64_t now);
   const ServiceRec* service(const Id& service_id) const;
 
+  // Receives every change to queues and services as one smp-server-store.log line (server-operations.md §4.2),
+  // when set: the store-log journal appends it.
+  std::function<void(std::string_view line)> store_log;
+  // Services read back from the store log at start.
+  void add_service(ServiceRec rec);
+  std::vector<ServiceRec> services() const;
+
   // Operator blocking (control port, commands §6.7): sets the status and sends ERR BLOCKED to the subscriber.
   bool block_queue(const Id& rid, const BlockingInfo& info);
   bool unblock_queue(const Id& rid);
@@ -156,6 +165,7 @@ class ServerState {
   ClientState* by_slot(uint32_t slot) const { return slot && slot <= slots_.size() ? slots_[slot - 1] : nullptr; }
   void end_notifier_subscription(const Id& nid, bool deleted);
   Id new_id();
+  void journal(const StoreLogRecord& r);
 
   RelayConfig cfg_;
   QueueStore queues_;

@@ -39,6 +39,7 @@ class Relay {
   void start_housekeeping(asio::io_context& io);
   void stop();
   ServerState& state() { return state_; }
+  void set_identity(RelayIdentity identity) { identity_ = std::move(identity); }
 
  private:
   asio::awaitable<void> every(std::chrono::steady_clock::duration period, std::function<void()> work);

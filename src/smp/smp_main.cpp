@@ -10,6 +10,7 @@
 #include <cctype>
 #include <cxxopts.hpp>
 #include <filesystem>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,8 @@
 #include "smp/smp_config.hpp"
 #include "smp/smp_init.hpp"
 #include "smp/session.hpp"
+#include "smp/store_log_records.hpp"
+#include "core/store_log.hpp"
 
 namespace sr::smp {
 
@@ -444,6 +447,45 @@ class SmpCli {
 
   fsys::path ini_file() const { return paths_.cfg / (std::string(kIniStem) + ".ini"); }
   fsys::path store_log_file() const { return paths_.log / "smp-server-store.log"; }
+
+  // Loads smp-server-store.log into the state with the reference's start-up protocol and keeps it open for the
+  // changes that follow (server-operations.md §4.2, §4.3). Unparsable lines and records that do not apply are
+  // reported as the reference reports them and skipped.
+  std::shared_ptr<storelog::Writer> open_queue_store_log(ServerState& st) const {
+    const fsys::path f = store_log_file();
+    LOG_NOTE("restoring queues from file {}", f.string());
+    std::vector<ServiceRec> services;
+    std::set<Id> deleted;
+    auto read = [&](const fsys::path& p) {
+      storelog::read_lines(p, [&](std::string_view line) {
+        auto r = parse_store_log_record(line);
+        if (auto* e = std::get_if<std::string>(&r)) {
+          out(fmt::format("Error parsing log: {} - {}", *e, line));
+          return;
+        }
+        const std::string problem = apply_store_log_record(st.queues(), services, std::get<StoreLogRecord>(r), &deleted);
+        if (problem.empty()) return;
+        if (store_log_warning(problem))
+          LOG_WARN("{}", problem);
+        else
+          LOG_ERROR("{}", problem);
+      });
+    };
+    auto compact = [&](storelog::Writer& w) {
+      write_compacted(st.queues(), services, [&](std::string_view line) { w.append(line); });
+    };
+    auto w = std::make_shared<storelog::Writer>(
+        storelog::open_store_log(f, read, compact, std::chrono::system_clock::now()));
+    for (auto& s : services) st.add_service(std::move(s));
+    st.store_log = [w](std::string_view line) {
+      try {
+        w->append(line);
+      } catch (const std::exception& e) {
+        LOG_ERROR("store log write failed: {}", e.what());
+      }
+    };
+    return w;
+  }
   fsys::path msgs_file() const { return paths_.log / "smp-server-messages.log"; }
   fsys::path msgs_dir() const { return paths_.log / "messages"; }
 
@@ -767,22 +809,6 @@ class SmpCli {
           "Please migrate to in-memory storage using `journal export` command.\n"
           "After that you can migrate to PostgreSQL using `database import` command.");
 
-    tls::ServerOptions tls_options;
-    tls_options.request_client_cert = cfg.accept_service_credentials;
-    tls::CtxPtr ctx = cli::load_server_credentials(paths_.cfg, "SMP", tls_options);
-    if (int rc = check_https_credentials(cfg.web)) return rc;
-
-    if (maintenance) {
-      out("Server started in 'maintenance' mode, exiting");
-      LOG_NOTE("Server stopped");
-      return 0;
-    }
-
-    net::ServerOptions options;
-    options.ports = cfg.ports;
-    options.tls_handshake_timeout = std::chrono::seconds(cfg.timeouts.tls_handshake);
-    options.log_tls_errors = cfg.log_tls_errors;
-    cli::ServerIdentity id = cli::load_server_identity(paths_.cfg);
     RelayConfig rc;
     rc.msg_queue_quota = static_cast<size_t>(cfg.msg_queue_quota);
     rc.new_queues = cfg.new_queues;
@@ -796,7 +822,35 @@ class SmpCli {
     rt.disconnect_inactive = cfg.inactive_clients.disconnect;
     rt.inactive_ttl = std::chrono::seconds(cfg.inactive_clients.ttl);
     rt.inactive_check = std::chrono::seconds(cfg.inactive_clients.check_interval);
-    auto relay = std::make_shared<Relay>(rc, RelayIdentity{id.key_hash, id.cert_chain, id.online_key}, rt);
+    auto relay = std::make_shared<Relay>(rc, RelayIdentity{}, rt);
+    // Queues (not yet messages) are kept in the reference's store log (server-operations.md §4.2, §4.3).
+    std::shared_ptr<storelog::Writer> store_journal;
+    if (cfg.store_log || journal) {
+      try {
+        store_journal = open_queue_store_log(relay->state());
+      } catch (const std::exception& e) {
+        err(fmt::format("{}: {}", store_log_file().string(), e.what()));
+        return 1;
+      }
+    }
+
+    tls::ServerOptions tls_options;
+    tls_options.request_client_cert = cfg.accept_service_credentials;
+    tls::CtxPtr ctx = cli::load_server_credentials(paths_.cfg, "SMP", tls_options);
+    if (int rc2 = check_https_credentials(cfg.web)) return rc2;
+
+    if (maintenance) {
+      out("Server started in 'maintenance' mode, exiting");
+      LOG_NOTE("Server stopped");
+      return 0;
+    }
+
+    net::ServerOptions options;
+    options.ports = cfg.ports;
+    options.tls_handshake_timeout = std::chrono::seconds(cfg.timeouts.tls_handshake);
+    options.log_tls_errors = cfg.log_tls_errors;
+    cli::ServerIdentity id = cli::load_server_identity(paths_.cfg);
+    relay->set_identity(RelayIdentity{id.key_hash, id.cert_chain, id.online_key});
     net::Handler handler = [relay](net::ConnectionPtr conn) { return relay->serve(std::move(conn)); };
     cli::ServeHooks hooks{[relay](asio::io_context& io) { relay->start_housekeeping(io); }, [relay] { relay->stop(); }};
     return cli::serve_until_signal(std::move(ctx), std::move(options), std::move(handler), std::move(hooks));

@@ -665,3 +665,41 @@ TEST_CASE("notifier service: NSUB associates queues, NSUBS counts them and recei
   // The same certificate cannot come back with another role.
   CHECK_FALSE(st.register_service('M', {Bytes(10, 1)}, some_hash(9), kNow));
 }
+
+#include "smp/store_log_records.hpp"
+
+TEST_CASE("every queue change is journaled: replaying the lines rebuilds the same store", "[smp-state]") {
+  ServerState st(RelayConfig{});
+  std::vector<std::string> lines;
+  st.store_log = [&](std::string_view l) { lines.emplace_back(l); };
+  Conn rcp(st, 1, 18), snd(st, 2, 18);
+  Queue a = create(rcp);
+  as<resp::OK>(snd.cmd(a.sid, cmd::SKEY{crypto::public_key(a.snd_key)}, a.snd_key));
+  auto nk = ed25519_key();
+  auto ndh = crypto::x25519_generate();
+  as<resp::NID>(rcp.cmd(a.rid, cmd::NKEY{crypto::public_key(nk), x25519_pub(ndh)}, a.rcv_key));
+  const Bytes corr = crypto::random_bytes(24);
+  const Bytes link_id = crypto::random_bytes(24);
+  Queue c = create(rcp, true, QueueReqData{QueueMode::Contact, LinkData{link_id, sender_id_from_corr_id(corr),
+                                                                          text("f"), text("u1")}},
+                   std::nullopt, corr);
+  as<resp::OK>(rcp.cmd(c.rid, cmd::LSET{link_id, text("f"), text("u2")}, c.rcv_key));
+  as<resp::OK>(rcp.cmd(c.rid, cmd::OFF{}, c.rcv_key));
+  Queue gone = create(rcp);
+  REQUIRE(st.block_queue(*to_id(gone.rid), BlockingInfo{BlockingInfo::Reason::content, false, std::nullopt}));
+  as<resp::OK>(rcp.cmd(gone.rid, cmd::DEL{}, gone.rcv_key));
+  ServiceConn svc(st, 3, 'N', some_hash(4));
+
+  QueueStore replayed;
+  std::vector<ServiceRec> services;
+  for (const auto& l : lines) {
+    auto r = parse_store_log_record(l);
+    REQUIRE(std::holds_alternative<StoreLogRecord>(r));
+    CHECK(apply_store_log_record(replayed, services, std::get<StoreLogRecord>(r)) == "");
+  }
+  std::vector<std::string> expected, got;
+  write_compacted(st.queues(), st.services(), [&](std::string_view l) { expected.emplace_back(l); });
+  write_compacted(replayed, services, [&](std::string_view l) { got.emplace_back(l); });
+  CHECK(got == expected);
+  CHECK(expected.size() == 3);  // the service and two live queues
+}
