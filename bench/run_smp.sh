@@ -72,13 +72,14 @@ smp_load() { $GEN "$LOAD" --port "$PORT" --cfg "$WORK/smp/cfg" "$@"; }
 figure1() {
   echo
   echo "== Figure 1: SEND->MSG->ACK, ${SIZE} B bodies (16 KB blocks), TLS, v18; $C pairs x $Q queues =="
-  local ed_r=() x_r=() ed_m=() x_m=() ed_c=() x_c=() half=() p50=() p99=() rss=() ed_w=() x_w=()
+  local ed_r=() x_r=() xc_r=() ed_m=() x_m=() ed_c=() x_c=() xc_c=() half=() p50=() p99=() rss=() ed_w=() x_w=()
   for run in $(seq "$RUNS"); do
     start_smp
     # The ceiling on the server's core, with the server idle.
     $SRV "$LOAD" --ceiling --size "$SIZE" -d 1 >"$WORK/ceil.txt"
-    local ce cx ch
+    local ce cx cxc ch
     ce=$(field 'ceiling_ed25519:' <"$WORK/ceil.txt"); cx=$(field 'ceiling_x25519:' <"$WORK/ceil.txt")
+    cxc=$(field 'ceiling_x25519_cached:' <"$WORK/ceil.txt")
     ch=$(field 'ceiling_half_verify_rate:' <"$WORK/ceil.txt")
     smp_load -c "$C" -q "$Q" -d "$DURATION" --size "$SIZE" --auth ed25519 --rss-pid "$SERVER_PID" >"$WORK/ed.txt"
     start_smp
@@ -90,10 +91,11 @@ figure1() {
     we=$(grep SEND/MSG/ACK "$WORK/ed.txt" | sed 's/.* = \([0-9]*\) \/s.*/\1/')
     wx=$(grep SEND/MSG/ACK "$WORK/x.txt" | sed 's/.* = \([0-9]*\) \/s.*/\1/')
     echo "run $run: ed25519 $we msgs/s wall, $me per server core (ceiling $ce, half 128 B verify rate $ch);" \
-      "x25519 $wx wall, $mx per server core (ceiling $cx); $(grep -o 'server CPU.*%' "$WORK/ed.txt");" \
+      "x25519 $wx wall, $mx per server core (ceiling $cx, cached DH $cxc); $(grep -o 'server CPU.*%' "$WORK/ed.txt");" \
       "$(grep -o 'latency.*' "$WORK/ed.txt")"
-    ed_m+=("$me"); x_m+=("$mx"); ed_c+=("$ce"); x_c+=("$cx"); half+=("$ch"); ed_w+=("$we"); x_w+=("$wx")
+    ed_m+=("$me"); x_m+=("$mx"); ed_c+=("$ce"); x_c+=("$cx"); xc_c+=("$cxc"); half+=("$ch"); ed_w+=("$we"); x_w+=("$wx")
     ed_r+=("$(echo "$me / $ce" | bc -l)"); x_r+=("$(echo "$mx / $cx" | bc -l)")
+    xc_r+=("$(echo "$mx / $cxc" | bc -l)")
     p50+=("$(field 'p50' <"$WORK/ed.txt")"); p99+=("$(field 'p99' <"$WORK/ed.txt")")
     rss+=("$(grep 'VmRSS after:' "$WORK/ed.txt" | sed 's/.*: //')")
   done
@@ -102,8 +104,9 @@ figure1() {
     "$(printf '%s\n' "${ed_w[@]}" | median)" "$(printf '%s\n' "${ed_m[@]}" | median)" "$(printf '%s\n' "${ed_c[@]}" | median)" \
     "$(printf '%s\n' "${half[@]}" | median)" "$(printf '%s\n' "${ed_r[@]}" | median)" \
     "$(printf '%s\n' "${p50[@]}" | median)" "$(printf '%s\n' "${p99[@]}" | median)" "${rss[-1]}"
-  printf 'median x25519:  %.0f msgs/s wall, %.0f per server core, ceiling %.0f, ratio %.3f\n' \
-    "$(printf '%s\n' "${x_w[@]}" | median)" "$(printf '%s\n' "${x_m[@]}" | median)" "$(printf '%s\n' "${x_c[@]}" | median)" "$(printf '%s\n' "${x_r[@]}" | median)"
+  printf 'median x25519:  %.0f msgs/s wall, %.0f per server core, ceiling %.0f, ratio %.3f; ceiling with cached DH %.0f, ratio %.3f\n' \
+    "$(printf '%s\n' "${x_w[@]}" | median)" "$(printf '%s\n' "${x_m[@]}" | median)" "$(printf '%s\n' "${x_c[@]}" | median)" "$(printf '%s\n' "${x_r[@]}" | median)" \
+    "$(printf '%s\n' "${xc_c[@]}" | median)" "$(printf '%s\n' "${xc_r[@]}" | median)"
 }
 
 # ---- Figure 2: PING/PONG against NATS request/reply, both over TLS, 16 KB each way ----
