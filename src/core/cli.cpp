@@ -289,6 +289,7 @@ int serve_until_signal(tls::CtxPtr ctx, net::ServerOptions options, net::Handler
   if (hooks.start) hooks.start(io);
   server.start();
   io.run();
+  if (hooks.finish) hooks.finish();
   LOG_NOTE("Server stopped");
   return 0;
 }

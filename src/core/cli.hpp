@@ -87,6 +87,7 @@ ServerIdentity load_server_identity(const std::filesystem::path& cfg);
 struct ServeHooks {
   std::function<void(asio::io_context&)> start;
   std::function<void()> stop;
+  std::function<void()> finish;  // after every connection closed, before "Server stopped" (saving state)
 };
 int serve_until_signal(tls::CtxPtr ctx, net::ServerOptions options, net::Handler handler, ServeHooks hooks = {});
 

@@ -44,6 +44,27 @@ WriteOutcome MsgStore::write(const Id& rid, Message m) {
   return {q.can_write, was_empty};
 }
 
+bool MsgStore::restore(const Id& rid, Message m) {
+  MsgQueue& q = queues_[rid];
+  if (!q.can_write || q.size() >= quota_ + (m.quota ? 1 : 0)) {
+    if (q.empty()) queues_.erase(rid);
+    return false;
+  }
+  if (m.quota) q.can_write = false;
+  q.msgs.push_back(std::move(m));
+  ++total_;
+  return true;
+}
+
+std::vector<Id> MsgStore::queue_ids() const {
+  std::vector<Id> ids;
+  ids.reserve(queues_.size());
+  for (const auto& [id, q] : queues_)
+    if (!q.empty()) ids.push_back(id);
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
 const Message* MsgStore::peek(const Id& rid) const {
   auto it = queues_.find(rid);
   if (it == queues_.end() || it->second.empty()) return nullptr;
@@ -149,6 +170,14 @@ size_t NtfStore::expire(int64_t older_than) {
   }
   total_ -= n;
   return n;
+}
+
+std::vector<Id> NtfStore::ids() const {
+  std::vector<Id> out;
+  for (const auto& [id, v] : pending_)
+    if (!v.empty()) out.push_back(id);
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 }  // namespace sr::smp

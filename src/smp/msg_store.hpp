@@ -47,6 +47,19 @@ class MsgStore {
   size_t total_messages() const { return total_; }
   size_t queue_count() const { return queues_.size(); }
 
+  // Restoring saved messages (server-operations.md §4.4): appended as they were stored; a quota marker re-arms
+  // the over-quota state. False (nothing appended) when the queue already holds quota + marker entries or is
+  // closed by a marker.
+  bool restore(const Id& rid, Message m);
+  // Queues that hold messages, in ascending id bytes (the order the saved file uses).
+  std::vector<Id> queue_ids() const;
+  template <class F>
+  void for_each_message(const Id& rid, F&& f) const {
+    auto it = queues_.find(rid);
+    if (it == queues_.end()) return;
+    for (size_t i = it->second.head; i < it->second.msgs.size(); ++i) f(it->second.msgs[i]);
+  }
+
  private:
   // A compact FIFO: vector plus head offset, compacted when the head passes half (no 512-byte deque blocks).
   struct MsgQueue {
@@ -79,6 +92,12 @@ class NtfStore {
   void erase(const Id& notifier_id);
   size_t expire(int64_t older_than);
   size_t total() const { return total_; }
+  // Notifier ids with pending notifications, ascending, and their notifications oldest first (for saving).
+  std::vector<Id> ids() const;
+  const std::vector<Notification>* pending(const Id& notifier_id) const {
+    auto it = pending_.find(notifier_id);
+    return it == pending_.end() ? nullptr : &it->second;
+  }
   template <class F>
   void for_each_id(F&& f) const {
     for (const auto& [id, v] : pending_) f(id);

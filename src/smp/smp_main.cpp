@@ -24,6 +24,7 @@
 #include "smp/smp_config.hpp"
 #include "smp/smp_init.hpp"
 #include "smp/session.hpp"
+#include "smp/msg_log.hpp"
 #include "smp/store_log_records.hpp"
 #include "core/store_log.hpp"
 
@@ -448,6 +449,58 @@ class SmpCli {
   fsys::path ini_file() const { return paths_.cfg / (std::string(kIniStem) + ".ini"); }
   fsys::path store_log_file() const { return paths_.log / "smp-server-store.log"; }
 
+  fsys::path messages_file() const { return paths_.log / "smp-server-messages.log"; }
+  fsys::path ntfs_file() const { return paths_.log / "smp-server-ntfs.log"; }
+
+  // Undelivered messages and notifications saved by the last stop (server-operations.md §4.4, §6.7 rows 14–17).
+  bool restore_saved_state(ServerState& st, const SmpConfig& cfg, bool skip_warnings) const {
+    const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                            std::chrono::system_clock::now().time_since_epoch()).count();
+    try {
+      if (fsys::exists(messages_file())) {
+        LOG_NOTE("restoring messages from file {}", messages_file().string());
+        auto r = restore_messages(messages_file(), st.queues(), st.messages(), now - 86400 * cfg.expire_messages_days,
+                                  skip_warnings);
+        if (!r.fatal.empty()) return false;
+        LOG_NOTE("messages stored: {}, expired: {}, queues: {}", r.stored, r.expired, st.queues().size());
+      }
+      size_t stored = 0, expired = 0;
+      if (fsys::exists(ntfs_file())) {
+        LOG_NOTE("restoring notifications from file {}", ntfs_file().string());
+        auto r = restore_notifications(ntfs_file(), st.notifications(), now - 3600 * cfg.expire_ntfs_hours);
+        if (!r.fatal.empty()) return false;
+        LOG_NOTE("notifications restored, {} lines processed", r.lines);
+        stored = r.stored;
+        expired = r.expired;
+      }
+      LOG_NOTE("notifications stored: {}, expired: {}, queues: {}", stored, expired,
+               st.notifications().ids().size());
+    } catch (const std::exception& e) {
+      LOG_ERROR("error restoring messages: {}", e.what());
+      return false;
+    }
+    return true;
+  }
+
+  // At stop: what the next start restores (§6.5). A failure is logged; the exit status stays that of the stop.
+  void save_state(ServerState& st, bool keep_messages) const {
+    LOG_NOTE("Saving server state...");
+    if (!keep_messages) {
+      LOG_NOTE("undelivered messages are not saved");
+      return;
+    }
+    try {
+      LOG_NOTE("saving messages to file {}", messages_file().string());
+      const size_t n = save_messages(messages_file(), st.messages());
+      LOG_NOTE("messages saved: {}", n);
+      LOG_NOTE("saving notifications to file {}", ntfs_file().string());
+      save_notifications(ntfs_file(), st.notifications());
+      LOG_NOTE("notifications saved");
+    } catch (const std::exception& e) {
+      LOG_ERROR("error saving messages: {}", e.what());
+    }
+  }
+
   // Loads smp-server-store.log into the state with the reference's start-up protocol and keeps it open for the
   // changes that follow (server-operations.md §4.2, §4.3). Unparsable lines and records that do not apply are
   // reported as the reference reports them and skipped.
@@ -766,11 +819,11 @@ class SmpCli {
       err(e.what());
       return 1;
     }
-    return run_server(cfg, r->count("maintenance") > 0);
+    return run_server(cfg, r->count("maintenance") > 0, r->count("skip-warnings") > 0);
   }
 
   // The reference's runServer order (spec §1.7, §6.7).
-  int run_server(const SmpConfig& cfg, bool maintenance) const {
+  int run_server(const SmpConfig& cfg, bool maintenance, bool skip_warnings) const {
     const std::string fp = cli::check_fingerprint(paths_.cfg);
     out(cli::banner(kProduct));
     out("Fingerprint: " + fp);
@@ -838,6 +891,8 @@ class SmpCli {
     tls_options.request_client_cert = cfg.accept_service_credentials;
     tls::CtxPtr ctx = cli::load_server_credentials(paths_.cfg, "SMP", tls_options);
     if (int rc2 = check_https_credentials(cfg.web)) return rc2;
+    const bool keep_messages = cfg.restore_messages && !journal;
+    if (keep_messages && !restore_saved_state(relay->state(), cfg, skip_warnings)) return 1;
 
     if (maintenance) {
       out("Server started in 'maintenance' mode, exiting");
@@ -852,7 +907,9 @@ class SmpCli {
     cli::ServerIdentity id = cli::load_server_identity(paths_.cfg);
     relay->set_identity(RelayIdentity{id.key_hash, id.cert_chain, id.online_key});
     net::Handler handler = [relay](net::ConnectionPtr conn) { return relay->serve(std::move(conn)); };
-    cli::ServeHooks hooks{[relay](asio::io_context& io) { relay->start_housekeeping(io); }, [relay] { relay->stop(); }};
+    cli::ServeHooks hooks{[relay](asio::io_context& io) { relay->start_housekeeping(io); },
+                          [relay] { relay->stop(); },
+                          [this, relay, keep_messages] { save_state(relay->state(), keep_messages); }};
     return cli::serve_until_signal(std::move(ctx), std::move(options), std::move(handler), std::move(hooks));
   }
 

@@ -96,3 +96,63 @@ TEST_CASE("SMP loads a store log written by the reference and compacts it as the
     backup |= e.path().filename().string().rfind("smp-server-store.log.20", 0) == 0;
   CHECK(backup);
 }
+
+TEST_CASE("SMP undelivered messages and notifications survive a graceful restart", "[smp-wire][storelog]") {
+  Relay relay;
+  QueueCreds q;
+  AuthKeyPair nkey = generate_auth_key(crypto::KeyAlg::Ed25519);
+  Bytes notifier_id;
+  {
+    auto rcp = relay.connect(), snd = relay.connect();
+    q = rcp->create_queue(crypto::KeyAlg::Ed25519, false);
+    auto ndh = generate_dh_key();
+    notifier_id = expect<resp::NID>(rcp->recipient_request(q, cmd::NKEY{nkey.pub, ndh.pub})).notifier_id;
+    expect<resp::OK>(snd->send(q.snd_id, std::nullopt, text("first"), true));
+    expect<resp::OK>(snd->send(q.snd_id, std::nullopt, text("second")));
+  }
+  for (int sig : {SIGTERM, SIGINT}) {
+    CAPTURE(sig);
+    relay.proc->signal(sig);
+    REQUIRE(relay.proc->wait(30s) == std::optional<int>(0));
+    CHECK(contains(relay.proc->err(), "messages saved: 2"));
+    const std::string saved = read_text(relay.d.log / "smp-server-messages.log");
+    CHECK(lines_of(saved).size() == 2);
+    CHECK(saved.rfind("v3 " + base64url_encode(q.rcv_id) + " ", 0) == 0);
+    relay.proc = relay.d.start_ready();
+    CHECK(contains(relay.proc->err(), "messages stored: 2, expired: 0, queues: 1"));
+    CHECK_FALSE(std::filesystem::exists(relay.d.log / "smp-server-messages.log"));
+    CHECK(std::filesystem::exists(relay.d.log / "smp-server-messages.log.bak"));
+  }
+  auto rcp = relay.connect(), ntf = relay.connect();
+  ClientAuth na;
+  na.key = nkey.priv;
+  expect<resp::SOK>(ntf->request(notifier_id, cmd::NSUB{}, na));
+  CHECK(ntf->next_event(5s).has_value());  // the notification saved with the first message
+  auto m = expect<resp::MSG>(rcp->recipient_request(q, cmd::GET{}));
+  CHECK(decrypt_msg(q, m)->body == text("first"));
+  expect<resp::OK>(rcp->ack(q, m.msg_id));
+  m = expect<resp::MSG>(rcp->recipient_request(q, cmd::GET{}));
+  CHECK(decrypt_msg(q, m)->body == text("second"));
+}
+
+TEST_CASE("SMP refuses to start on a corrupt saved messages file unless told to skip", "[smp-wire][storelog]") {
+  Relay relay;
+  QueueCreds q;
+  {
+    auto rcp = relay.connect(), snd = relay.connect();
+    q = rcp->create_queue(crypto::KeyAlg::Ed25519, false);
+    expect<resp::OK>(snd->send(q.snd_id, std::nullopt, text("kept")));
+  }
+  relay.proc->signal(SIGINT);
+  REQUIRE(relay.proc->wait(30s) == std::optional<int>(0));
+  const auto f = relay.d.log / "smp-server-messages.log";
+  write_text(f, read_text(f) + "v3 torn-last-li");
+  auto p = relay.d.start();
+  REQUIRE(p->wait(30s) == std::optional<int>(1));
+  CHECK(contains(p->err(), "start with --skip-warnings option to ignore this error"));
+  CHECK(std::filesystem::exists(f));  // nothing lost
+  relay.proc = relay.d.start_ready({"start", "--skip-warnings"});
+  auto rcp = relay.connect();
+  auto m = expect<resp::MSG>(rcp->recipient_request(q, cmd::GET{}));
+  CHECK(decrypt_msg(q, m)->body == text("kept"));
+}

@@ -396,3 +396,39 @@ TEST_CASE("store log: compaction orders services and queues by id bytes and refl
   CHECK(l.apply("TIME " + kRid2 + " 1748822400").empty());
   CHECK(l.compacted() == std::vector<std::string>{new_lo, new_hi, kCreate1, create2 + " updated_at=1748822400"});
 }
+
+#include "smp/msg_log.hpp"
+
+TEST_CASE("saved message lines in the reference's v3 format", "[smp-storelog]") {
+  const std::string line =
+      "v3 UvImZaYMEtKJGF2VDuiBNgkWb2sRPReN 5t7H89-uzI9kZWZkGnuiZg8wEfw1cCkc 1748790123 flags=T "
+      "V5kNGgCRJokZ8l2dBhLfNZ1gJqJA9FiaXXkfHdl8_vp3entPFSQav1e9Q3rUsSmEBTTz84dcJbCL6gbC";
+  auto r = sr::smp::parse_msg_log_line(line);
+  REQUIRE(std::holds_alternative<sr::smp::MsgLogLine>(r));
+  const auto& m = std::get<sr::smp::MsgLogLine>(r);
+  CHECK(m.msg.ts == 1748790123);
+  CHECK(m.msg.notification);
+  CHECK_FALSE(m.msg.quota);
+  CHECK(sr::smp::encode_msg_log_line(m.recipient_id, m.msg) == line);
+
+  const std::string quota = "v3 UvImZaYMEtKJGF2VDuiBNgkWb2sRPReN tc1q_JEpOcfWp5HBNVJRL-m3bgUz7eaz 1748790190 quota";
+  auto q = sr::smp::parse_msg_log_line(quota);
+  REQUIRE(std::holds_alternative<sr::smp::MsgLogLine>(q));
+  CHECK(std::get<sr::smp::MsgLogLine>(q).msg.quota);
+  CHECK(sr::smp::encode_msg_log_line(std::get<sr::smp::MsgLogLine>(q).recipient_id, std::get<sr::smp::MsgLogLine>(q).msg) == quota);
+
+  // flags= may be absent (F) and extra flag characters are ignored.
+  auto nf = sr::smp::parse_msg_log_line(
+      "v3 UvImZaYMEtKJGF2VDuiBNgkWb2sRPReN 5t7H89-uzI9kZWZkGnuiZg8wEfw1cCkc 1748790123 aGVsbG8=");
+  REQUIRE(std::holds_alternative<sr::smp::MsgLogLine>(nf));
+  CHECK_FALSE(std::get<sr::smp::MsgLogLine>(nf).msg.notification);
+  auto xf = sr::smp::parse_msg_log_line(
+      "v3 UvImZaYMEtKJGF2VDuiBNgkWb2sRPReN 5t7H89-uzI9kZWZkGnuiZg8wEfw1cCkc 1748790123 flags=TFX aGVsbG8=");
+  REQUIRE(std::holds_alternative<sr::smp::MsgLogLine>(xf));
+  CHECK(std::get<sr::smp::MsgLogLine>(xf).msg.notification);
+
+  for (const char* bad : {"UvImZaYMEtKJGF2VDuiBNgkWb2sRPReN 5t7H89-uzI9kZWZkGnuiZg8wEfw1cCkc 1 flags=F aGk=",
+                          "v3 UvImZaYMEtKJGF2VDuiBNgkWb2sRPReN 5t7H89-uzI9kZWZkGnuiZg8wEfw1cCkc x flags=F aGk=",
+                          "v3 short 5t7H89-uzI9kZWZkGnuiZg8wEfw1cCkc 1 flags=F aGk=", "v3 UvImZaYMEtKJGF2VDu"})
+    CHECK(std::holds_alternative<std::string>(sr::smp::parse_msg_log_line(bad)));
+}
