@@ -1,5 +1,7 @@
 #include "core/config.hpp"
 
+#include "core/encoding.hpp"
+
 #include <arpa/inet.h>
 #include <fmt/format.h>
 
@@ -144,14 +146,7 @@ std::optional<std::string> parse_country(std::string_view text) {
   return out;
 }
 
-std::optional<int64_t> parse_int(std::string_view text) {
-  bool negative = !text.empty() && text[0] == '-';
-  if (!is_digits(negative ? text.substr(1) : text)) return std::nullopt;
-  int64_t v = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
-  return v;
-}
+std::optional<int64_t> parse_int(std::string_view text) { return sr::parse_decimal(text); }
 
 std::optional<std::vector<uint16_t>> parse_ports(std::string_view text) {
   std::vector<uint16_t> ports;

@@ -1,5 +1,7 @@
 #include "core/encoding.hpp"
 
+#include <charconv>
+
 #include <array>
 #include <stdexcept>
 
@@ -231,6 +233,17 @@ std::optional<VersionRange> Decoder::version_range() {
   if (!min || !max) return std::nullopt;
   if (*min > *max) return failed();
   return VersionRange{*min, *max};
+}
+
+std::optional<int64_t> parse_decimal(std::string_view text) {
+  const size_t digits = !text.empty() && text[0] == '-' ? 1 : 0;
+  if (text.size() == digits) return std::nullopt;
+  for (size_t i = digits; i < text.size(); ++i)
+    if (text[i] < '0' || text[i] > '9') return std::nullopt;
+  int64_t v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
+  return v;
 }
 
 }  // namespace sr

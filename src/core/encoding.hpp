@@ -22,6 +22,9 @@ std::string base64url_encode(std::span<const uint8_t> data);
 // bytes: parsers that, like the reference's, refuse an empty value check that themselves.
 std::optional<Bytes> base64url_decode(std::string_view text);
 
+// Decimal integer with an optional leading '-', the whole text; nullopt for anything else or on overflow.
+std::optional<int64_t> parse_decimal(std::string_view text);
+
 inline std::span<const uint8_t> as_bytes(std::string_view s) {
   return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
 }

@@ -37,18 +37,6 @@ std::optional<Id> id_field(std::string_view s) {
   return b ? to_id(*b) : std::nullopt;
 }
 
-std::optional<int64_t> int_field(std::string_view s) {
-  if (s.empty()) return std::nullopt;
-  size_t i = s[0] == '-' ? 1 : 0;
-  if (i == s.size()) return std::nullopt;
-  int64_t v = 0;
-  for (; i < s.size(); ++i) {
-    if (s[i] < '0' || s[i] > '9') return std::nullopt;
-    v = v * 10 + (s[i] - '0');
-  }
-  return s[0] == '-' ? -v : v;
-}
-
 void write_file(const fsys::path& f, const std::function<void(storelog::Writer&)>& body) {
   std::error_code ec;
   fsys::remove(f, ec);  // truncated first, as the reference opens it for writing
@@ -71,7 +59,7 @@ std::variant<MsgLogLine, std::string> parse_msg_log_line(std::string_view line) 
   MsgLogLine out;
   auto rid = id_field(f[1]);
   auto mid = id_field(f[2]);
-  auto ts = int_field(f[3]);
+  auto ts = parse_decimal(f[3]);
   if (!rid) return std::string("bad recipient id");
   if (!mid) return std::string("bad message id");
   if (!ts) return std::string("bad time");
@@ -106,7 +94,7 @@ std::variant<NtfLogLine, std::string> parse_ntf_log_line(std::string_view line) 
   NtfLogLine out;
   auto nid = id_field(f[1]);
   auto mid = id_field(f[2]);
-  auto ts = int_field(f[3]);
+  auto ts = parse_decimal(f[3]);
   auto nonce = base64url_decode(f[4]);
   auto meta = base64url_decode(f[5]);
   if (!nid || !mid || !ts || !nonce || nonce->size() != out.ntf.nonce.size() || !meta || meta->empty())
