@@ -141,6 +141,14 @@ void ServerState::remove_client(ClientId id) {
   clients_.erase(it);
 }
 
+void ServerState::touch(QueueRec& q, int64_t now) {
+  // updated_at is the day of last use, written once per queue per day (server-operations.md §4.2 TIME).
+  const auto day = static_cast<uint32_t>(now / 86400);
+  if (q.updated_at == day) return;
+  queues_.touch(q.recipient_id, day);
+  journal({TimeRecord{to_bytes(q.recipient_id), static_cast<int64_t>(day) * 86400}});
+}
+
 void ServerState::journal(const StoreLogRecord& r) {
   if (store_log) store_log(encode_store_log_record(r));
 }
@@ -257,6 +265,7 @@ std::optional<Response> ServerState::dispatch(Ctx& x) {
           if constexpr (std::is_same_v<C, cmd::SKEY>) {
             if (!x.verify(c.sender_key)) return auth_failed();
             if (q->status == QueueStatus::Blocked) return resp::ERR{ErrorType::blocked_by(q->extra->blocking)};
+            touch(*q, x.now);
             if (q->queue_mode() != QueueMode::Messaging) return auth_failed();
             return secure(x, *q, c.sender_key);
           } else {
@@ -266,6 +275,7 @@ std::optional<Response> ServerState::dispatch(Ctx& x) {
               x.verify(std::nullopt);
               return auth_failed();
             }
+            touch(*q, x.now);  // SEND records the use even on a blocked queue, as the reference does
             return send(x, *q, c);
           }
         } else if constexpr (std::is_same_v<C, cmd::LKEY> || std::is_same_v<C, cmd::LGET>) {
@@ -279,6 +289,7 @@ std::optional<Response> ServerState::dispatch(Ctx& x) {
             if (!x.verify(c.sender_key)) return auth_failed();
           }
           if (q->status == QueueStatus::Blocked) return resp::ERR{ErrorType::blocked_by(q->extra->blocking)};
+          touch(*q, x.now);
           const QueueLink* link = q->link();
           if (!link) return auth_failed();
           if constexpr (std::is_same_v<C, cmd::LKEY>) {
@@ -316,6 +327,7 @@ std::optional<Response> ServerState::dispatch(Ctx& x) {
             return delete_queue(x, *q);
           } else {
             if (q->status == QueueStatus::Blocked) return resp::ERR{ErrorType::blocked_by(q->extra->blocking)};
+            touch(*q, x.now);
             if constexpr (std::is_same_v<C, cmd::SUB>) {
               return subscribe(x, *q);
             } else if constexpr (std::is_same_v<C, cmd::GET>) {

@@ -166,6 +166,7 @@ class ServerState {
   void end_notifier_subscription(const Id& nid, bool deleted);
   Id new_id();
   void journal(const StoreLogRecord& r);
+  void touch(QueueRec& q, int64_t now);
 
   RelayConfig cfg_;
   QueueStore queues_;

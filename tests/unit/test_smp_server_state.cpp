@@ -703,3 +703,22 @@ TEST_CASE("every queue change is journaled: replaying the lines rebuilds the sam
   CHECK(got == expected);
   CHECK(expected.size() == 3);  // the service and two live queues
 }
+
+TEST_CASE("a queue's first use on a new day is journaled once as TIME", "[smp-state]") {
+  ServerState st(RelayConfig{});
+  std::vector<std::string> lines;
+  st.store_log = [&](std::string_view l) { lines.emplace_back(l); };
+  Conn rcp(st, 1, 18);
+  Queue q = create(rcp, false);
+  lines.clear();
+  as<resp::OK>(rcp.cmd(q.rid, cmd::GET{}, q.rcv_key));  // same day as NEW: nothing to record
+  CHECK(lines.empty());
+  const int64_t tomorrow = kNow + 86400;
+  for (int i = 0; i < 2; ++i) {
+    Bytes corr = crypto::random_bytes(24);
+    st.process_item(rcp.cs, rcp.tx(corr, q.rid, cmd::QUE{}, q.rcv_key), tomorrow);
+    as<resp::INFO>(rcp.take_reply(corr));
+  }
+  REQUIRE(lines.size() == 1);
+  CHECK(lines[0] == "TIME " + base64url_encode(q.rid) + " " + std::to_string(tomorrow / 86400 * 86400));
+}
