@@ -9,7 +9,6 @@
 #include <cstddef>
 
 #include <asio.hpp>
-#include <asio/ssl.hpp>
 
 #include <chrono>
 #include <cstdint>

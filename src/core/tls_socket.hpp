@@ -8,6 +8,7 @@
 #include <cstddef>
 
 #include <asio.hpp>
+#include <asio/ssl/error.hpp>
 #include <asio/ssl/stream_base.hpp>
 
 #include <algorithm>

@@ -52,15 +52,19 @@ struct ServerState::Ctx {
   int64_t now;
   Bytes corr_id;
   Bytes entity_id;
-  // What queue keys sign: `authorized`, prefixed with the service certificate hash when a service signature
-  // accompanies it (transport §6.2).
-  Bytes key_authorized = authorized;
+  // What queue keys sign when a service signature accompanies the command: the service certificate hash then
+  // `authorized` (transport §6.2). Empty otherwise, and queue keys sign `authorized` itself (no 16 KB copy).
+  Bytes service_prefixed = {};
   const ServiceSession* service = forwarded ? nullptr : (c.service ? &*c.service : nullptr);
+
+  ByteView key_authorized() const {
+    return service_prefixed.empty() ? ByteView(authorized) : ByteView(service_prefixed);
+  }
 
   // Verifies auth with key, or runs the dummy verification when there is no key (§2.2 step 9 timing rule).
   bool verify(const std::optional<crypto::PublicKey>& key) const {
-    if (!key) return dummy_verify(t.auth, key_authorized, t.corr_id, c.session_priv, &c.dh_cache);
-    return verify_auth(*key, t.auth, key_authorized, t.corr_id, c.session_priv, &c.dh_cache);
+    if (!key) return dummy_verify(t.auth, key_authorized(), t.corr_id, c.session_priv, &c.dh_cache);
+    return verify_auth(*key, t.auth, key_authorized(), t.corr_id, c.session_priv, &c.dh_cache);
   }
   bool verify_any(const std::vector<crypto::PublicKey>& keys) const {
     // A key whose algorithm cannot match the auth kind is skipped; with none left, verify the dummy key.
@@ -71,9 +75,9 @@ struct ServerState::Ctx {
                         (k.alg == crypto::KeyAlg::Ed25519 && n == 64) || (k.alg == crypto::KeyAlg::Ed448 && n == 114);
       if (!fits) continue;
       tried = true;
-      if (verify_auth(k, t.auth, key_authorized, t.corr_id, c.session_priv, &c.dh_cache)) return true;
+      if (verify_auth(k, t.auth, key_authorized(), t.corr_id, c.session_priv, &c.dh_cache)) return true;
     }
-    if (!tried) dummy_verify(t.auth, key_authorized, t.corr_id, c.session_priv, &c.dh_cache);
+    if (!tried) dummy_verify(t.auth, key_authorized(), t.corr_id, c.session_priv, &c.dh_cache);
     return false;
   }
   void reply(Response r) { c.push({corr_id, entity_id, std::move(r)}); }
@@ -94,12 +98,6 @@ ClientState& ServerState::add_client(ClientId id) {
     slots_[c->slot - 1] = c.get();
   }
   return *c;
-}
-
-size_t ServerState::subscription_count() const {
-  size_t n = 0;
-  for (const auto& [id, c] : clients_) n += c->sub_count;
-  return n;
 }
 
 void ServerState::note_subscribed(ClientState& c, QueueRec& q) {
@@ -217,8 +215,8 @@ std::optional<Response> ServerState::dispatch(Ctx& x) {
     if (svc && service_signed) {
       if (!x.t.service_sig || !crypto::verify(svc->session_key, x.authorized, *x.t.service_sig))
         return error_response(ErrorType::Kind::SERVICE);
-      x.key_authorized.assign(svc->cert_hash.begin(), svc->cert_hash.end());
-      x.key_authorized.insert(x.key_authorized.end(), x.authorized.begin(), x.authorized.end());
+      x.service_prefixed.assign(svc->cert_hash.begin(), svc->cert_hash.end());
+      x.service_prefixed.insert(x.service_prefixed.end(), x.authorized.begin(), x.authorized.end());
     } else if (x.t.service_sig) {
       return error_response(ErrorType::Kind::SERVICE);
     }
@@ -757,9 +755,9 @@ std::optional<Response> ServerState::process_forwarded(ClientState& c, const cmd
   }
   const Bytes tx = encode_server_transmission(fp, reply.corr_id, reply.entity_id,
                                               encode_response(reply.response, fp.version));
-  if (tx.size() + 3 > kProxiedPaddedSize - 2) return error_response(ErrorType::Kind::BLOCK);
   Bytes batch;
   Encoder(batch).byte(1).large(tx);
+  // A reply that does not fit the padded size is ERR BLOCK (commands §10.4 step 9).
   auto r2 = crypto::box_seal_padded(*client_secret, crypto::reverse_nonce(client_nonce), batch, kProxiedPaddedSize);
   if (!r2) return error_response(ErrorType::Kind::BLOCK);
   Bytes fr;

@@ -117,7 +117,6 @@ class ServerState {
   NtfStore& notifications() { return ntfs_; }
   const RelayStats& stats() const { return stats_; }
   const RelayConfig& config() const { return cfg_; }
-  size_t subscription_count() const;
 
   // The service record for a validated service handshake, created on first use; nullopt when the certificate
   // is already registered with another role (HANDSHAKE BAD_SERVICE).
