@@ -1,6 +1,8 @@
 #include "core/encoding.hpp"
 
 #include <charconv>
+#include <cstdio>
+#include <ctime>
 
 #include <array>
 #include <stdexcept>
@@ -244,6 +246,78 @@ std::optional<int64_t> parse_decimal(std::string_view text) {
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
   if (ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
   return v;
+}
+
+std::string base64_encode(std::span<const uint8_t> data) {
+  std::string s = base64url_encode(data);
+  for (char& ch : s) ch = ch == '-' ? '+' : ch == '_' ? '/' : ch;
+  return s;
+}
+
+std::optional<Bytes> base64_decode(std::string_view text) {
+  std::string s(text);
+  for (char& ch : s) {
+    if (ch == '-' || ch == '_') return std::nullopt;  // not in the standard alphabet
+    ch = ch == '+' ? '-' : ch == '/' ? '_' : ch;
+  }
+  return base64url_decode(s);
+}
+
+using namespace std::chrono;
+
+std::string iso8601_show(std::chrono::system_clock::time_point t) {
+  const auto ns = time_point_cast<nanoseconds>(t).time_since_epoch().count();
+  int64_t secs = ns / 1000000000;
+  int64_t frac = ns % 1000000000;
+  if (frac < 0) {
+    frac += 1000000000;
+    --secs;
+  }
+  std::time_t tt = static_cast<std::time_t>(secs);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  std::string s = buf;
+  if (frac) {
+    char digits_buf[16];
+    std::snprintf(digits_buf, sizeof digits_buf, "%09lld", static_cast<long long>(frac));
+    std::string digits = digits_buf;
+    while (!digits.empty() && digits.back() == '0') digits.pop_back();
+    s += "." + digits;
+  }
+  return s + "Z";
+}
+
+std::optional<std::chrono::system_clock::time_point> iso8601_parse(std::string_view s) {
+  // YYYY-MM-DDTHH:MM:SS = 19 characters, then optional .digits, then Z.
+  if (s.size() < 20 || s.back() != 'Z') return std::nullopt;
+  auto num = [&](size_t pos, size_t len) -> std::optional<int> {
+    int v = 0;
+    for (size_t i = pos; i < pos + len; ++i) {
+      if (s[i] < '0' || s[i] > '9') return std::nullopt;
+      v = v * 10 + (s[i] - '0');
+    }
+    return v;
+  };
+  if (s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':') return std::nullopt;
+  auto y = num(0, 4), mo = num(5, 2), d = num(8, 2), h = num(11, 2), mi = num(14, 2), se = num(17, 2);
+  if (!y || !mo || !d || !h || !mi || !se) return std::nullopt;
+  int64_t frac_ns = 0;
+  const std::string_view rest = s.substr(19, s.size() - 20);
+  if (!rest.empty()) {
+    if (rest[0] != '.' || rest.size() < 2) return std::nullopt;
+    int64_t scale = 100000000;
+    for (size_t i = 1; i < rest.size(); ++i) {
+      if (rest[i] < '0' || rest[i] > '9') return std::nullopt;
+      frac_ns += (rest[i] - '0') * scale;  // digits beyond nanoseconds are dropped
+      scale /= 10;
+    }
+  }
+  const year_month_day ymd{year(*y), month(static_cast<unsigned>(*mo)), day(static_cast<unsigned>(*d))};
+  if (!ymd.ok() || *h > 23 || *mi > 59 || *se > 60) return std::nullopt;
+  return system_clock::time_point(duration_cast<system_clock::duration>(sys_days(ymd).time_since_epoch() + hours(*h) +
+                                                          minutes(*mi) + seconds(*se) + nanoseconds(frac_ns)));
 }
 
 }  // namespace sr

@@ -25,6 +25,17 @@ std::optional<Bytes> base64url_decode(std::string_view text);
 // Decimal integer with an optional leading '-', the whole text; nullopt for anything else or on overflow.
 std::optional<int64_t> parse_decimal(std::string_view text);
 
+// The standard RFC 4648 §4 alphabet, padded: what Data.ByteString.Base64 and aeson write (INFO's msgId, the
+// reference's fixed dummy keys).
+std::string base64_encode(std::span<const uint8_t> data);
+std::optional<Bytes> base64_decode(std::string_view text);
+
+// Haskell iso8601Show of a UTCTime: "2025-06-01T12:34:56.789012345Z", fractional digits with trailing zeros
+// removed and no '.' for a whole second (store-log backup names, aeson's UTCTime in INFO).
+std::string iso8601_show(std::chrono::system_clock::time_point t);
+// Accepts "YYYY-MM-DDTHH:MM:SS[.digits]Z" (any number of fractional digits, as iso8601ParseM does).
+std::optional<std::chrono::system_clock::time_point> iso8601_parse(std::string_view s);
+
 inline std::span<const uint8_t> as_bytes(std::string_view s) {
   return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
 }

@@ -12,15 +12,11 @@
 #include <string_view>
 #include <vector>
 
+#include "core/encoding.hpp"
+
 namespace sr::storelog {
 
-using TimePoint = std::chrono::system_clock::time_point;
-
-// Haskell iso8601Show of a UTCTime: "2025-06-01T12:34:56.789012345Z", fractional digits with trailing zeros
-// removed and no '.' for a whole second. Backup names must use exactly this form (§4.3 step 7).
-std::string iso8601_show(TimePoint t);
-// Accepts "YYYY-MM-DDTHH:MM:SS[.digits]Z" (any number of fractional digits, as iso8601ParseM does).
-std::optional<TimePoint> iso8601_parse(std::string_view s);
+using TimePoint = std::chrono::system_clock::time_point;  // backup names: sr::iso8601_show (core/encoding.hpp)
 
 // An open log: every append is one write(2) of the whole line and its '\n' (a crash leaves at most one partial
 // last line, which the reader skips as a parse error).

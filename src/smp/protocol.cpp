@@ -544,10 +544,8 @@ std::atomic<uint64_t> g_dummy_verifies{0};
 struct DummyKeys {
   crypto::PublicKey ed25519, ed448, x25519;
 };
-crypto::PublicKey decode_std_b64_spki(std::string s) {
-  std::replace(s.begin(), s.end(), '+', '-');
-  std::replace(s.begin(), s.end(), '/', '_');
-  const auto der = base64url_decode(s);
+crypto::PublicKey decode_std_b64_spki(std::string_view s) {
+  const auto der = base64_decode(s);
   if (!der) throw std::logic_error("bad dummy key");
   auto k = crypto::decode_spki(*der);
   if (!k) throw std::logic_error("bad dummy key");

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <ctime>
 
 #include <fmt/format.h>
 
@@ -19,22 +18,6 @@ Response cmd_error(CmdError c) { return resp::ERR{ErrorType::command(c)}; }
 
 Bytes to_bytes(ByteView v) { return Bytes(v.begin(), v.end()); }
 Bytes to_bytes(const Id& id) { return Bytes(id.begin(), id.end()); }
-
-// Standard base64 (INFO's msgId and qDelivered are rendered with it, not base64url).
-std::string base64_std(ByteView b) {
-  std::string s = base64url_encode(b);
-  for (char& ch : s) ch = ch == '-' ? '+' : ch == '_' ? '/' : ch;
-  return s;
-}
-
-std::string iso8601(int64_t ts) {
-  std::time_t t = static_cast<std::time_t>(ts);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 }  // namespace
 
@@ -707,13 +690,13 @@ Response ServerState::queue_info(Ctx& x, QueueRec& q) {
   if (get_mode || q.subscriber == x.c.slot) {
     j += fmt::format(R"(,"qiSub":{{"qSubThread":"{}")", get_mode ? "prohibitSub" : "noSub");
     if (auto d = x.c.delivered.find(q.recipient_id); d != x.c.delivered.end())
-      j += fmt::format(R"(,"qDelivered":"{}")", base64_std(view(d->second)));
+      j += fmt::format(R"(,"qDelivered":"{}")", base64_encode(view(d->second)));
     j += "}";
   }
   j += fmt::format(R"(,"qiSize":{})", msgs_.size(q.recipient_id));
   if (const Message* m = msgs_.peek(q.recipient_id))
-    j += fmt::format(R"(,"qiMsg":{{"msgId":"{}","msgTs":"{}","msgType":"{}"}})", base64_std(view(m->msg_id)),
-                     iso8601(m->ts), m->quota ? "quota" : "message");
+    j += fmt::format(R"(,"qiMsg":{{"msgId":"{}","msgTs":"{}","msgType":"{}"}})", base64_encode(view(m->msg_id)),
+                     iso8601_show(std::chrono::system_clock::time_point(std::chrono::seconds(m->ts))), m->quota ? "quota" : "message");
   j += "}";
   return resp::INFO{j};
 }

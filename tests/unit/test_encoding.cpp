@@ -80,3 +80,11 @@ TEST_CASE("base64url round-trips every length", "[encoding]") {
     data.push_back(static_cast<uint8_t>(n * 37 + 11));
   }
 }
+
+TEST_CASE("standard base64 uses + and / and refuses the URL alphabet", "[encoding]") {
+  const std::vector<uint8_t> b = {0xfb, 0xff};
+  CHECK(sr::base64_encode(b) == "+/8=");
+  CHECK(sr::base64_encode(sr::as_bytes("foobar")) == "Zm9vYmFy");
+  CHECK(sr::base64_decode("+/8=") == std::optional<sr::Bytes>(b));
+  CHECK_FALSE(sr::base64_decode("-_8="));
+}

@@ -6,6 +6,7 @@
 
 #include "core/store_log.hpp"
 
+using namespace sr;
 using namespace sr::storelog;
 namespace fsys = std::filesystem;
 using namespace std::chrono;
