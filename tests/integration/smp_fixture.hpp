@@ -22,22 +22,9 @@
 #include <vector>
 
 #include "harness.hpp"
+#include "text_files.hpp"
 
 namespace sr::test {
-
-inline std::string read_text(const std::filesystem::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  if (!f) throw std::runtime_error("cannot read " + p.string());
-  std::ostringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
-
-inline void write_text(const std::filesystem::path& p, const std::string& text) {
-  std::ofstream f(p, std::ios::binary | std::ios::trunc);
-  f << text;
-  if (!f) throw std::runtime_error("cannot write " + p.string());
-}
 
 // Replaces the one line equal to `from` (without its newline) by `to`; false when there is no such line.
 inline bool replace_line(std::string& text, const std::string& from, const std::string& to) {
@@ -84,13 +71,6 @@ inline int cert_key_type(const std::filesystem::path& pem) {
   std::unique_ptr<X509, decltype(&X509_free)> cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr), X509_free);
   std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(X509_get_pubkey(cert.get()), EVP_PKEY_free);
   return key ? EVP_PKEY_id(key.get()) : -1;
-}
-
-inline std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream s(text);
-  for (std::string line; std::getline(s, line);) lines.push_back(line);
-  return lines;
 }
 
 inline bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }

@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "harness.hpp"
+#include "text_files.hpp"
 #include "tests/reference_ini.hpp"
 
 using namespace sr::test;
@@ -30,22 +31,6 @@ const std::string kReferenceIni(sr::test::kReferenceXftpIni);
 std::string replace_all(std::string s, const std::string& from, const std::string& to) {
   for (size_t pos = 0; (pos = s.find(from, pos)) != std::string::npos; pos += to.size()) s.replace(pos, from.size(), to);
   return s;
-}
-
-std::string slurp(const fsys::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void spit(const fsys::path& p, const std::string& text) { std::ofstream(p, std::ios::binary) << text; }
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
 }
 
 unsigned mode_of(const fsys::path& p) {
@@ -147,9 +132,9 @@ struct Server {
   }
   std::string fingerprint() const { return fingerprint_of_der(der_of(read_cert(cfg / "ca.crt").get())); }
   void edit_ini(const std::string& from, const std::string& to) const {
-    const std::string text = slurp(ini());
+    const std::string text = read_text(ini());
     REQUIRE(text.find(from) != std::string::npos);
-    spit(ini(), replace_all(text, from, to));
+    write_text(ini(), replace_all(text, from, to));
   }
 };
 
@@ -197,7 +182,7 @@ TEST_CASE("xftp init writes the reference INI, owner-only keys and the CA finger
   auto r = s.init();
   REQUIRE(r.exit_code == 0);
 
-  CHECK(slurp(s.ini()) == s.reference_ini());
+  CHECK(read_text(s.ini()) == s.reference_ini());
   CHECK(mode_of(s.cfg / "ca.key") == 0600);
   CHECK(mode_of(s.cfg / "server.key") == 0600);
   for (const char* f : {"ca.crt", "server.crt", "server.csr", "openssl_ca.conf", "openssl_server.conf"})
@@ -205,7 +190,7 @@ TEST_CASE("xftp init writes the reference INI, owner-only keys and the CA finger
 
   const std::string fp = s.fingerprint();
   CHECK(fp.size() == 44);
-  CHECK(slurp(s.cfg / "fingerprint") == fp + "\n");
+  CHECK(read_text(s.cfg / "fingerprint") == fp + "\n");
 
   // The printed block of §1.5, line for line.
   std::vector<std::string> expected = {
@@ -263,15 +248,15 @@ TEST_CASE("xftp init quota is validated before anything is written and written n
   SECTION("10240mb is written as 10gb") {
     Server s;
     REQUIRE(s.xftp({"init", "-p", s.files.string(), "-q", "10240mb", "-a", "ED25519"}).exit_code == 0);
-    CHECK(slurp(s.ini()).find("\nstorage_quota = 10gb\n") != std::string::npos);
+    CHECK(read_text(s.ini()).find("\nstorage_quota = 10gb\n") != std::string::npos);
   }
   SECTION("1536kb stays 1536kb, a plain byte count stays bytes") {
     Server s;
     REQUIRE(s.xftp({"init", "-p", s.files.string(), "-q", "1536kb", "-a", "ED25519"}).exit_code == 0);
-    CHECK(slurp(s.ini()).find("\nstorage_quota = 1536kb\n") != std::string::npos);
+    CHECK(read_text(s.ini()).find("\nstorage_quota = 1536kb\n") != std::string::npos);
     Server t;
     REQUIRE(t.xftp({"init", "-p", t.files.string(), "-q", "1000", "-a", "ED25519"}).exit_code == 0);
-    CHECK(slurp(t.ini()).find("\nstorage_quota = 1000\n") != std::string::npos);
+    CHECK(read_text(t.ini()).find("\nstorage_quota = 1000\n") != std::string::npos);
   }
   for (const char* bad : {"10GB", "ten", "10 gb", "-5gb", ""}) {
     DYNAMIC_SECTION("invalid quota '" << bad << "'") {
@@ -315,7 +300,7 @@ TEST_CASE("xftp init options change exactly their lines", "[xftp-cli]") {
     Server s;
     auto r = s.init({"--ip", "192.168.1.5"});
     REQUIRE(r.exit_code == 0);
-    CHECK(slurp(s.ini()) == replace_all(s.reference_ini(), "host = <hostnames>\n", "host = 192.168.1.5\n"));
+    CHECK(read_text(s.ini()) == replace_all(s.reference_ini(), "host = <hostnames>\n", "host = 192.168.1.5\n"));
     CHECK(common_name_of(s.cfg / "server.crt") == "192.168.1.5");
     CHECK(lines_of(r.out).back() == "Server address: xftp://" + s.fingerprint() + "@192.168.1.5");
   }
@@ -323,7 +308,7 @@ TEST_CASE("xftp init options change exactly their lines", "[xftp-cli]") {
     Server s;
     auto r = s.init({"--ip", "192.168.1.5", "-n", "files.example.com"});
     REQUIRE(r.exit_code == 0);
-    CHECK(slurp(s.ini()) == replace_all(s.reference_ini(), "host = <hostnames>\n", "host = files.example.com\n"));
+    CHECK(read_text(s.ini()) == replace_all(s.reference_ini(), "host = <hostnames>\n", "host = files.example.com\n"));
     CHECK(common_name_of(s.cfg / "server.crt") == "files.example.com");
     CHECK(lines_of(r.out).back() == "Server address: xftp://" + s.fingerprint() + "@files.example.com");
   }
@@ -335,24 +320,24 @@ TEST_CASE("xftp init options change exactly their lines", "[xftp-cli]") {
   SECTION("--disable-store-log") {
     Server s;
     REQUIRE(s.init({"--disable-store-log"}).exit_code == 0);
-    CHECK(slurp(s.ini()) == replace_all(s.reference_ini(), "\nenable = on\n", "\nenable = off\n"));
+    CHECK(read_text(s.ini()) == replace_all(s.reference_ini(), "\nenable = on\n", "\nenable = off\n"));
   }
   SECTION("-l (deprecated) keeps the default") {
     Server s;
     REQUIRE(s.init({"-l"}).exit_code == 0);
-    CHECK(slurp(s.ini()) == s.reference_ini());
+    CHECK(read_text(s.ini()) == s.reference_ini());
   }
   SECTION("--web-path") {
     Server s;
     REQUIRE(s.init({"--web-path", "/srv/www/xftp"}).exit_code == 0);
-    CHECK(slurp(s.ini()) == replace_all(s.reference_ini(), "static_path = " + (s.log / "www").string() + "\n",
+    CHECK(read_text(s.ini()) == replace_all(s.reference_ini(), "static_path = " + (s.log / "www").string() + "\n",
                                         "static_path = /srv/www/xftp\n"));
   }
   SECTION("-p is written verbatim, trailing slash kept (the hosting guide's example)") {
     Server s;
     auto r = s.xftp({"init", "-l", "--ip", "192.168.1.5", "-q", "20gb", "-p", "/srv/xftp/", "-a", "ED25519"});
     REQUIRE(r.exit_code == 0);
-    const std::string ini = slurp(s.ini());
+    const std::string ini = read_text(s.ini());
     CHECK(ini.find("\npath = /srv/xftp/\nstorage_quota = 20gb\n") != std::string::npos);
   }
 }
@@ -360,14 +345,14 @@ TEST_CASE("xftp init options change exactly their lines", "[xftp-cli]") {
 TEST_CASE("xftp init refuses an initialized server", "[xftp-cli]") {
   Server s;
   REQUIRE(s.init().exit_code == 0);
-  const std::string ca = slurp(s.cfg / "ca.crt");
+  const std::string ca = read_text(s.cfg / "ca.crt");
   auto r = s.init({"--ip", "10.0.0.1"});
   CHECK(r.exit_code == 1);
   CHECK(lines_of(r.out) == std::vector<std::string>{
                                "Error: server is already initialized (" + s.ini().string() + " exists).",
                                "Run `file-server start`."});
-  CHECK(slurp(s.cfg / "ca.crt") == ca);
-  CHECK(slurp(s.ini()) == s.reference_ini());
+  CHECK(read_text(s.cfg / "ca.crt") == ca);
+  CHECK(read_text(s.ini()) == s.reference_ini());
 }
 
 TEST_CASE("xftp command line: help, version, usage errors, both invocation forms", "[xftp-cli]") {
@@ -515,7 +500,7 @@ TEST_CASE("xftp start without uploads and with the PostgreSQL file store", "[xft
   }
   SECTION("a malformed INI line is a WARN naming the line, and start goes on") {
     s.edit_ini("\n[FILES]\n", "\n[FILES]\nthis line is not ini\n");
-    const auto lines = lines_of(slurp(s.ini()));
+    const auto lines = lines_of(read_text(s.ini()));
     const auto bad = std::find(lines.begin(), lines.end(), "this line is not ini") - lines.begin() + 1;
     auto server = start_server(s, port);
     CHECK(server->err().find("[WARN ") != std::string::npos);
@@ -540,7 +525,7 @@ TEST_CASE("xftp start without uploads and with the PostgreSQL file store", "[xft
     CHECK(r.out.find("Listening") == std::string::npos);
   }
   SECTION("a changed CA fails the fingerprint check") {
-    spit(s.cfg / "fingerprint", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n");
+    write_text(s.cfg / "fingerprint", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n");
     auto r = s.xftp({"start"});
     CHECK(r.exit_code == 1);
     CHECK(r.out == "Stored fingerprint is invalid.\n");
@@ -550,9 +535,9 @@ TEST_CASE("xftp start without uploads and with the PostgreSQL file store", "[xft
 TEST_CASE("xftp cert makes new online credentials and keeps the identity", "[xftp-cli]") {
   Server s;
   REQUIRE(s.init({"-n", "files.example.com"}).exit_code == 0);
-  const std::string fp = slurp(s.cfg / "fingerprint");
-  const std::string ca = slurp(s.cfg / "ca.crt");
-  const std::string crt = slurp(s.cfg / "server.crt");
+  const std::string fp = read_text(s.cfg / "fingerprint");
+  const std::string ca = read_text(s.cfg / "ca.crt");
+  const std::string crt = read_text(s.cfg / "server.crt");
   const int alg = key_type_of(s.cfg / "server.crt");
 
   auto r = s.xftp({"cert"});
@@ -560,16 +545,16 @@ TEST_CASE("xftp cert makes new online credentials and keeps the identity", "[xft
   std::vector<std::string> expected = {"Generated new server credentials"};
   for (auto& l : ca_key_block(s.cfg)) expected.push_back(l);
   CHECK(lines_of(r.out) == expected);
-  CHECK(slurp(s.cfg / "fingerprint") == fp);
-  CHECK(slurp(s.cfg / "ca.crt") == ca);
-  CHECK(slurp(s.cfg / "server.crt") != crt);
+  CHECK(read_text(s.cfg / "fingerprint") == fp);
+  CHECK(read_text(s.cfg / "ca.crt") == ca);
+  CHECK(read_text(s.cfg / "server.crt") != crt);
   CHECK(common_name_of(s.cfg / "server.crt") == "files.example.com");  // kept from the old certificate
   CHECK(key_type_of(s.cfg / "server.crt") == alg);
 
   REQUIRE(s.xftp({"cert", "--cn", "other.example.com", "-a", "ED25519"}).exit_code == 0);
   CHECK(common_name_of(s.cfg / "server.crt") == "other.example.com");
   CHECK(key_type_of(s.cfg / "server.crt") == EVP_PKEY_ED25519);
-  CHECK(slurp(s.cfg / "fingerprint") == fp);
+  CHECK(read_text(s.cfg / "fingerprint") == fp);
 }
 
 TEST_CASE("xftp delete asks and only an exact Y deletes", "[xftp-cli]") {
@@ -611,7 +596,7 @@ TEST_CASE("xftp database commands in a build without PostgreSQL", "[xftp-cli]") 
   CHECK(r.out == "Export PostgreSQL database to store log " + store_log + "?\nContinue (Y/n): ");
   CHECK(r.err == no_pg);
 
-  spit(store_log, "");
+  write_text(store_log, "");
   r = s.xftp({"database", "import"}, "n\n");
   CHECK(r.exit_code == 1);
   CHECK(r.out == "Import store log " + store_log + " to PostgreSQL database?\nContinue (Y/n): Import cancelled.\n");
@@ -634,7 +619,7 @@ TEST_CASE("xftp reads file-server.toml when it is the only configuration", "[xft
   Server s;
   REQUIRE(s.init().exit_code == 0);
   SECTION("both files") {
-    spit(s.cfg / "file-server.toml", "[TRANSPORT]\nport = 443\n");
+    write_text(s.cfg / "file-server.toml", "[TRANSPORT]\nport = 443\n");
     auto r = s.xftp({"start"});
     CHECK(r.exit_code == 1);
     CHECK((r.out + r.err).find((s.cfg / "file-server.toml").string()) != std::string::npos);
@@ -643,7 +628,7 @@ TEST_CASE("xftp reads file-server.toml when it is the only configuration", "[xft
   SECTION("start reads the TOML file") {
     const uint16_t port = free_port();
     fsys::remove(s.ini());
-    spit(s.cfg / "file-server.toml", "[TRANSPORT]\nport = " + std::to_string(port) + "\n\n[FILES]\npath = \"" +
+    write_text(s.cfg / "file-server.toml", "[TRANSPORT]\nport = " + std::to_string(port) + "\n\n[FILES]\npath = \"" +
                                          s.files.string() + "\"\n");
     auto server = start_server(s, port);
     Process& p = *server;

@@ -5,9 +5,12 @@
 #include <sstream>
 
 #include "core/store_log.hpp"
+#include "text_files.hpp"
 
 using namespace sr;
 using namespace sr::storelog;
+using sr::test::read_text;
+using sr::test::write_text;
 namespace fsys = std::filesystem;
 using namespace std::chrono;
 
@@ -21,15 +24,6 @@ struct TmpDir {
   }
   ~TmpDir() { fsys::remove_all(path); }
 };
-
-std::string slurp(const fsys::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-void spit(const fsys::path& p, const std::string& text) { std::ofstream(p, std::ios::binary) << text; }
 
 TimePoint at(int64_t secs) { return TimePoint(seconds(secs)); }
 
@@ -83,34 +77,34 @@ TEST_CASE("store log: created when absent, compacted at start with a timed backu
     w.append("b");
     w.append("-a");
   }
-  CHECK(slurp(f) == "a\nb\n-a\n");
+  CHECK(read_text(f) == "a\nb\n-a\n");
   Toy t;
   Writer w = open(t, f, at(1748736000) + milliseconds(5));
   CHECK(t.read == std::vector<std::string>{"a", "b", "-a"});
-  CHECK(slurp(f) == "b\n");
-  CHECK(slurp(d.path / "smp-server-store.log.2025-06-01T00:00:00.005Z") == "a\nb\n-a\n");
+  CHECK(read_text(f) == "b\n");
+  CHECK(read_text(d.path / "smp-server-store.log.2025-06-01T00:00:00.005Z") == "a\nb\n-a\n");
   CHECK_FALSE(fsys::exists(d.path / "smp-server-store.log.start"));
   w.append("c");
-  CHECK(slurp(f) == "b\nc\n");
+  CHECK(read_text(f) == "b\nc\n");
 }
 
 TEST_CASE("store log: an interrupted compaction restarts from F.start and keeps F as F.bak", "[storelog]") {
   TmpDir d;
   const fsys::path f = d.path / "smp-server-store.log";
-  spit(d.path / "smp-server-store.log.start", "x\ny\n");
-  spit(f, "x\n");  // the half-written compacted file
+  write_text(d.path / "smp-server-store.log.start", "x\ny\n");
+  write_text(f, "x\n");  // the half-written compacted file
   Toy t;
   open(t, f, at(1748736000));
   CHECK(t.read == std::vector<std::string>{"x", "y"});
-  CHECK(slurp(f) == "x\ny\n");
-  CHECK(slurp(d.path / "smp-server-store.log.bak") == "x\n");
-  CHECK(slurp(d.path / "smp-server-store.log.2025-06-01T00:00:00Z") == "x\ny\n");
+  CHECK(read_text(f) == "x\ny\n");
+  CHECK(read_text(d.path / "smp-server-store.log.bak") == "x\n");
+  CHECK(read_text(d.path / "smp-server-store.log.2025-06-01T00:00:00Z") == "x\ny\n");
 }
 
 TEST_CASE("store log: a torn last line reaches the reader as it is", "[storelog]") {
   TmpDir d;
   const fsys::path f = d.path / "smp-server-store.log";
-  spit(f, "complete\ntorn-with-no-newl");
+  write_text(f, "complete\ntorn-with-no-newl");
   Toy t;
   open(t, f, at(1748736000));
   CHECK(t.read == std::vector<std::string>{"complete", "torn-with-no-newl"});
@@ -123,7 +117,7 @@ TEST_CASE("store log backups: a day of backups, then the newest 3 older ones, th
   auto backup = [&](TimePoint t) {
     fsys::path p = f;
     p += "." + iso8601_show(t);
-    spit(p, "");
+    write_text(p, "");
     return p;
   };
   const auto recent1 = backup(now - hours(1));
@@ -133,8 +127,8 @@ TEST_CASE("store log backups: a day of backups, then the newest 3 older ones, th
   const auto old3 = backup(now - hours(24 * 24));  // one of the newest 3 older than a day: kept
   const auto old4 = backup(now - hours(24 * 22));  // kept
   const auto mid = backup(now - hours(24 * 2));     // kept (newest older one)
-  spit(d.path / "file-server-store.log.bak", "");
-  spit(d.path / "file-server-store.log.start.old", "");
+  write_text(d.path / "file-server-store.log.bak", "");
+  write_text(d.path / "file-server-store.log.start.old", "");
   auto removed = remove_backups(f, now);
   CHECK(removed == std::vector<fsys::path>{old1, old2});
   for (const auto& p : {recent1, recent2, old3, old4, mid}) CHECK(fsys::exists(p));
