@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <ctime>
 #include <cxxopts.hpp>
 #include <filesystem>
 #include <set>
@@ -454,8 +455,7 @@ class SmpCli {
 
   // Undelivered messages and notifications saved by the last stop (server-operations.md §4.4, §6.7 rows 14–17).
   bool restore_saved_state(ServerState& st, const SmpConfig& cfg, bool skip_warnings) const {
-    const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
-                            std::chrono::system_clock::now().time_since_epoch()).count();
+    const int64_t now = std::time(nullptr);
     try {
       if (fsys::exists(messages_file())) {
         LOG_NOTE("restoring messages from file {}", messages_file().string());
@@ -504,7 +504,7 @@ class SmpCli {
   // Loads smp-server-store.log into the state with the reference's start-up protocol and keeps it open for the
   // changes that follow (server-operations.md §4.2, §4.3). Unparsable lines and records that do not apply are
   // reported as the reference reports them and skipped.
-  std::shared_ptr<storelog::Writer> open_queue_store_log(ServerState& st) const {
+  void open_queue_store_log(ServerState& st) const {
     const fsys::path f = store_log_file();
     LOG_NOTE("restoring queues from file {}", f.string());
     std::vector<ServiceRec> services;
@@ -537,7 +537,6 @@ class SmpCli {
         LOG_ERROR("store log write failed: {}", e.what());
       }
     };
-    return w;
   }
   fsys::path msgs_file() const { return paths_.log / "smp-server-messages.log"; }
   fsys::path msgs_dir() const { return paths_.log / "messages"; }
@@ -877,10 +876,9 @@ class SmpCli {
     rt.inactive_check = std::chrono::seconds(cfg.inactive_clients.check_interval);
     auto relay = std::make_shared<Relay>(rc, RelayIdentity{}, rt);
     // Queues (not yet messages) are kept in the reference's store log (server-operations.md §4.2, §4.3).
-    std::shared_ptr<storelog::Writer> store_journal;
     if (cfg.store_log || journal) {
       try {
-        store_journal = open_queue_store_log(relay->state());
+        open_queue_store_log(relay->state());
       } catch (const std::exception& e) {
         err(fmt::format("{}: {}", store_log_file().string(), e.what()));
         return 1;
