@@ -289,7 +289,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       conn.cs->push({{}, {}, resp::ERR{ErrorType::of(ErrorType::Kind::BLOCK)}});
     } else {
       check(!items->empty() && items->size() <= kMaxBatchItems);
-      for (ByteView item : *items) st.process_item(*conn.cs, item, kNow);
+      st.process_batch(*conn.cs, *items, kNow);
     }
     drain(*conn.cs);
     drain(seed);

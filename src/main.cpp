@@ -1,6 +1,7 @@
 // simplex-relay: one multi-call binary (busybox-style). The table below maps a name to a role's main.
 // Dispatch: basename(argv[0]) first (symlinks smp-server, xftp-server), then the first argument
 // (`simplex-relay smp start`). Unknown names list the roles and exit 2.
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -53,6 +54,8 @@ void print_usage(FILE* out) {
 
 int main(int argc, char** argv) {
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // stdout lines interleave with stderr logs in order
+  // A peer that closed its end makes a write fail with EPIPE, handled where it happens, instead of killing us.
+  std::signal(SIGPIPE, SIG_IGN);
   std::string_view self = basename_of(argc > 0 ? argv[0] : nullptr);
   for (const auto& r : kRoles)
     if (self == r.program) return r.main(argc, argv);

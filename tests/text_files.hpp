@@ -1,13 +1,39 @@
-// Whole-file text helpers shared by the unit and integration tests.
+// Whole-file text helpers and a scratch directory, shared by the unit and integration tests.
 #pragma once
+#include <stdlib.h>
+
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace sr::test {
+
+// A fresh directory under the temp dir, removed with everything in it on destruction.
+struct TempDir {
+  std::filesystem::path path;
+  TempDir() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "sr-test-XXXXXX").string();
+    if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
+    path = tmpl;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  std::filesystem::path operator/(const std::string& name) const { return path / name; }
+  // Writes <dir>/<name> and returns its path.
+  std::filesystem::path write(const std::string& name, std::string_view text) const {
+    auto p = path / name;
+    std::ofstream(p, std::ios::binary) << text;
+    return p;
+  }
+};
 
 inline std::string read_text(const std::filesystem::path& p) {
   std::ifstream f(p, std::ios::binary);

@@ -3,6 +3,7 @@
 #include "core/cli.hpp"
 
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <iostream>
@@ -271,6 +272,8 @@ ServerIdentity load_server_identity(const fsys::path& cfg) {
 }
 
 int serve_until_signal(tls::CtxPtr ctx, net::ServerOptions options, net::Handler handler, ServeHooks hooks) {
+  // A file size limit (RLIMIT_FSIZE) fails the write with EFBIG, which the journals report, instead of killing us.
+  ::signal(SIGXFSZ, SIG_IGN);
   asio::io_context io;
   net::TlsServer server(io, std::move(ctx), std::move(options), std::move(handler));
   // Watch the signals before the listeners announce themselves, so a signal sent as soon as the ports are bound

@@ -22,28 +22,66 @@ Writer::Writer(const fsys::path& path) : path_(path) {
   if (fd_ < 0) throw std::system_error(errno, std::generic_category(), path.string());
 }
 
-Writer::Writer(Writer&& o) noexcept : path_(std::move(o.path_)), fd_(o.fd_) { o.fd_ = -1; }
-
-Writer::~Writer() {
-  if (fd_ >= 0) ::close(fd_);
+Writer::Writer(Writer&& o) noexcept
+    : path_(std::move(o.path_)), fd_(o.fd_), bulk_(o.bulk_), pending_(std::move(o.pending_)) {
+  o.fd_ = -1;
 }
 
-void Writer::append(std::string_view line) {
-  std::string buf;
-  buf.reserve(line.size() + 1);
-  buf.append(line).push_back('\n');
+Writer::~Writer() {
+  if (fd_ < 0) return;
+  try {
+    flush();
+  } catch (const std::exception& e) {
+    LOG_ERROR("{}", e.what());
+  }
+  ::close(fd_);
+}
+
+void Writer::write_out(std::string_view data) {
   size_t off = 0;
-  while (off < buf.size()) {
-    const ssize_t n = ::write(fd_, buf.data() + off, buf.size() - off);
+  while (off < data.size()) {
+    const ssize_t n = ::write(fd_, data.data() + off, data.size() - off);
     if (n < 0) {
       if (errno == EINTR) continue;
-      throw std::system_error(errno, std::generic_category(), path_.string());
+      const int e = errno;
+      // A full disk must not leave half a line for the next start to trip over.
+      if (off > 0) {
+        const off_t end = ::lseek(fd_, 0, SEEK_END);
+        if (end >= static_cast<off_t>(off) && ::ftruncate(fd_, end - static_cast<off_t>(off)) != 0) {
+          // nothing more to do: the reader reports the partial line
+        }
+      }
+      throw std::system_error(e, std::generic_category(), path_.string());
     }
     off += static_cast<size_t>(n);
   }
 }
 
+void Writer::append(std::string_view line) {
+  if (bulk_) {
+    pending_.append(line).push_back('\n');
+    if (pending_.size() >= (1u << 20)) {
+      write_out(pending_);
+      pending_.clear();
+    }
+    return;
+  }
+  std::string buf;
+  buf.reserve(line.size() + 1);
+  buf.append(line).push_back('\n');
+  write_out(buf);
+}
+
+void Writer::flush() {
+  bulk_ = false;
+  if (pending_.empty()) return;
+  std::string data = std::move(pending_);
+  pending_.clear();
+  write_out(data);
+}
+
 void Writer::sync() {
+  flush();
   if (::fdatasync(fd_) != 0) throw std::system_error(errno, std::generic_category(), path_.string());
 }
 
@@ -98,7 +136,9 @@ Writer open_store_log(const fsys::path& f, const std::function<void(const fsys::
   auto write_log = [&](std::string_view note) {
     Writer w(f);
     LOG_NOTE("{}", note);
+    w.begin_bulk();
     write_compacted(w);
+    w.flush();
     return w;
   };
   if (fsys::exists(start)) {

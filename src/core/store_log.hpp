@@ -28,12 +28,20 @@ class Writer {
   Writer& operator=(Writer&&) = delete;
   Writer(const Writer&) = delete;
   void append(std::string_view line);  // throws std::system_error (e.g. ENOSPC)
-  void sync();                         // fdatasync
+  void sync();                         // flush + fdatasync
+  // Bulk mode for writing a whole compacted log: lines are collected and written in large chunks (one write per
+  // line would be a million syscalls for a million queues). flush() writes them and ends bulk mode.
+  void begin_bulk() { bulk_ = true; }
+  void flush();
   const std::filesystem::path& path() const { return path_; }
+  int fd() const { return fd_; }
 
  private:
+  void write_out(std::string_view data);
   std::filesystem::path path_;
   int fd_ = -1;
+  bool bulk_ = false;
+  std::string pending_;
 };
 
 // Reads a log line by line (the last line may lack its '\n'); prints "Processed: <n> log lines" as the reference

@@ -47,40 +47,58 @@ void write_file(const fsys::path& f, const std::function<void(storelog::Writer&)
 
 }  // namespace
 
-std::string encode_msg_log_line(const Id& rid, const Message& m) {
-  std::string s = fmt::format("v3 {} {} {}", b64(view(rid)), b64(view(m.msg_id)), m.ts);
+std::string encode_msg_fields(const Message& m) {
+  std::string s = fmt::format("{} {}", b64(view(m.msg_id)), m.ts);
   if (m.quota) return s + " quota";
   return s + (m.notification ? " flags=T " : " flags=F ") + b64(m.body);
 }
 
-std::variant<MsgLogLine, std::string> parse_msg_log_line(std::string_view line) {
-  auto f = fields(line);
-  if (f.size() < 5 || f[0] != "v3") return std::string("expected v3 <rid> <msg id> <time> ...");
-  MsgLogLine out;
-  auto rid = id_field(f[1]);
-  auto mid = id_field(f[2]);
-  auto ts = parse_decimal(f[3]);
-  if (!rid) return std::string("bad recipient id");
+std::variant<Message, std::string> parse_msg_fields(std::string_view text) {
+  auto f = fields(text);
+  if (f.size() < 3) return std::string("expected <msg id> <time> ...");
+  Message out;
+  auto mid = id_field(f[0]);
+  auto ts = parse_decimal(f[1]);
   if (!mid) return std::string("bad message id");
   if (!ts) return std::string("bad time");
-  out.recipient_id = *rid;
-  out.msg.msg_id = *mid;
-  out.msg.ts = *ts;
-  if (f.size() == 5 && f[4] == "quota") {
-    out.msg.quota = true;
+  out.msg_id = *mid;
+  out.ts = *ts;
+  if (f.size() == 3 && f[2] == "quota") {
+    out.quota = true;
     return out;
   }
   // [flags=<T|F>[anything up to the space]] <body>
-  size_t body_field = 4;
-  if (f[4].rfind("flags=", 0) == 0) {
-    if (f[4].size() < 7 || (f[4][6] != 'T' && f[4][6] != 'F')) return std::string("bad flags");
-    out.msg.notification = f[4][6] == 'T';
-    body_field = 5;
+  size_t body_field = 2;
+  if (f[2].rfind("flags=", 0) == 0) {
+    if (f[2].size() < 7 || (f[2][6] != 'T' && f[2][6] != 'F')) return std::string("bad flags");
+    out.notification = f[2][6] == 'T';
+    body_field = 3;
   }
   if (f.size() != body_field + 1) return std::string("unexpected fields");
   auto body = base64url_decode(f[body_field]);
   if (!body) return std::string("bad message body");
-  out.msg.body = std::move(*body);
+  out.body = std::move(*body);
+  return out;
+}
+
+std::string encode_msg_log_line(const Id& rid, const Message& m) {
+  return fmt::format("v3 {} {}", b64(view(rid)), encode_msg_fields(m));
+}
+
+std::variant<MsgLogLine, std::string> parse_msg_log_line(std::string_view line) {
+  // `v3 <rid> ` then the message fields, or the old form without the prefix.
+  MsgLogLine out;
+  out.v1 = line.substr(0, 3) != "v3 ";
+  const size_t rid_start = out.v1 ? 0 : 3;
+  const size_t rid_end = line.find(' ', rid_start);
+  if (rid_end == std::string_view::npos) return std::string("expected v3 <rid> <msg id> <time> ...");
+  auto rid = id_field(line.substr(rid_start, rid_end - rid_start));
+  if (!rid) return std::string("bad recipient id");
+  auto msg = parse_msg_fields(line.substr(rid_end + 1));
+  if (auto* e = std::get_if<std::string>(&msg)) return std::move(*e);
+  out.recipient_id = *rid;
+  out.msg = std::move(std::get<Message>(msg));
+  if (out.v1 && out.msg.quota) return std::string("expected v3 <rid> <msg id> <time> ...");  // no v1 markers
   return out;
 }
 
@@ -158,9 +176,22 @@ RestoreResult restore_messages(const fsys::path& f, QueueStore& queues, MsgStore
       continue;
     }
     auto& m = std::get<MsgLogLine>(parsed);
-    if (!queues.by_recipient(m.recipient_id)) {
+    const QueueRec* q = queues.by_recipient(m.recipient_id);
+    if (!q) {
       warn_or_exit(fmt::format("queue {} does not exist", base64url_encode(view(m.recipient_id))));
       continue;
+    }
+    if (m.v1) {
+      // The old body was the recipient's box with the message id as nonce: the stored form is what is inside.
+      crypto::Nonce nonce;
+      std::copy(m.msg.msg_id.begin(), m.msg.msg_id.end(), nonce.begin());
+      auto plain = crypto::box_open_padded(q->rcv_dh_secret, nonce, m.msg.body);
+      if (!plain) {
+        r.fatal = fmt::format("v1 message decryption error (CryptoError): {}", lines[i].substr(0, 100));
+        LOG_ERROR("error restoring messages: {}", r.fatal);
+        continue;
+      }
+      m.msg.body = std::move(*plain);
     }
     if (!m.msg.quota && m.msg.ts < expire_before) {
       ++r.expired;
@@ -173,11 +204,6 @@ RestoreResult restore_messages(const fsys::path& f, QueueStore& queues, MsgStore
     } else {
       LOG_ERROR("message queue {} is full, message not restored: {}", b64(view(m.recipient_id)), b64(view(msg_id)));
     }
-  }
-  if (r.fatal.empty()) {
-    fsys::path bak = f;
-    bak += ".bak";
-    fsys::rename(f, bak);
   }
   return r;
 }
@@ -201,11 +227,6 @@ RestoreResult restore_notifications(const fsys::path& f, NtfStore& ntfs, int64_t
     ntfs.add(n.notifier_id, std::move(n.ntf));
     ++r.stored;
   });
-  if (r.fatal.empty()) {
-    fsys::path bak = f;
-    bak += ".bak";
-    fsys::rename(f, bak);
-  }
   return r;
 }
 

@@ -13,10 +13,20 @@
 
 namespace sr::smp {
 
+// The message fields `<msg id> <time> flags=<T|F> <body>` or `<msg id> <time> quota`, shared by the messages log
+// below and the journal files (§4.5). On reading, `flags=` may be absent (F) and characters after the flag up to the
+// space are ignored.
+std::string encode_msg_fields(const Message& m);
+std::variant<Message, std::string> parse_msg_fields(std::string_view text);
+
 // `v3 <rid> <msg id> <time> flags=<T|F> <body>` or `v3 <rid> <msg id> <time> quota`.
+// Also the pre-2024 form `<rid> <msg id> <time> [flags=..] <body>` (simplexmq before c179073), whose body the
+// server had encrypted for the recipient: restore_messages decrypts it with the queue's secret, as the reference
+// did when it upgraded such files.
 struct MsgLogLine {
   Id recipient_id{};
   Message msg;
+  bool v1 = false;
 };
 std::string encode_msg_log_line(const Id& rid, const Message& m);
 std::variant<MsgLogLine, std::string> parse_msg_log_line(std::string_view line);
@@ -40,10 +50,10 @@ struct RestoreResult {
 };
 // The reference's start-up restore (§4.4): messages older than `expire_before` are dropped and counted; a
 // malformed last line or a line for a missing queue is a WARN with --skip-warnings and fatal without; any other
-// malformed line is fatal. On success the file is renamed to <f>.bak.
+// malformed line is fatal. The caller renames the file to <f>.bak once what it restored is safe elsewhere.
 RestoreResult restore_messages(const std::filesystem::path& f, QueueStore& queues, MsgStore& msgs,
                                int64_t expire_before, bool skip_warnings);
-// Notifications: any malformed line is fatal; old ones are dropped; on success renamed to <f>.bak.
+// Notifications: any malformed line is fatal; old ones are dropped.
 RestoreResult restore_notifications(const std::filesystem::path& f, NtfStore& ntfs, int64_t expire_before);
 
 }  // namespace sr::smp

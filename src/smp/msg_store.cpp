@@ -28,20 +28,20 @@ WriteOutcome MsgStore::write(const Id& rid, Message m) {
   const bool was_empty = it == queues_.end() || it->second.empty();
   // An empty queue accepts regardless of can_write, so a missing entry and an empty one behave the same.
   if (!was_empty && !it->second.can_write) return {false, false};
-  if (it == queues_.end()) it = queues_.emplace(rid, MsgQueue{}).first;
-  MsgQueue& q = it->second;
-  q.can_write = q.size() < quota_;
-  if (q.can_write) {
-    q.msgs.push_back(std::move(m));
-  } else {
+  const bool can_write = was_empty || it->second.size() < quota_;
+  if (!can_write) {
     Message marker;
     marker.msg_id = m.msg_id;
     marker.ts = m.ts;
     marker.quota = true;
-    q.msgs.push_back(std::move(marker));
+    m = std::move(marker);
   }
+  if (journal && !journal->put(rid, m)) return {false, was_empty, true};
+  if (it == queues_.end()) it = queues_.emplace(rid, MsgQueue{}).first;
+  it->second.can_write = can_write;
+  it->second.msgs.push_back(std::move(m));
   ++total_;
-  return {q.can_write, was_empty};
+  return {can_write, was_empty};
 }
 
 bool MsgStore::restore(const Id& rid, Message m) {
@@ -54,6 +54,18 @@ bool MsgStore::restore(const Id& rid, Message m) {
   q.msgs.push_back(std::move(m));
   ++total_;
   return true;
+}
+
+void MsgStore::replay_put(const Id& rid, Message m) {
+  MsgQueue& q = queues_[rid];
+  q.can_write = !m.quota;
+  q.msgs.push_back(std::move(m));
+  ++total_;
+}
+
+void MsgStore::clear() {
+  queues_.clear();
+  total_ = 0;
 }
 
 std::vector<Id> MsgStore::queue_ids() const {
@@ -71,16 +83,17 @@ const Message* MsgStore::peek(const Id& rid) const {
   return &it->second.front();
 }
 
-bool MsgStore::delete_head_if(const Id& rid, ByteView msg_id) {
+AckOutcome MsgStore::delete_head_if(const Id& rid, ByteView msg_id) {
   auto it = queues_.find(rid);
-  if (it == queues_.end() || it->second.empty()) return false;
+  if (it == queues_.end() || it->second.empty()) return {};
   const Id& head_id = it->second.front().msg_id;
-  if (msg_id.size() != head_id.size() || !std::equal(msg_id.begin(), msg_id.end(), head_id.begin())) return false;
+  if (msg_id.size() != head_id.size() || !std::equal(msg_id.begin(), msg_id.end(), head_id.begin())) return {};
+  if (journal && !journal->del_head(rid, head_id)) return {false, true};
   it->second.pop_front();
   --total_;
   // Empty: the next write is accepted whatever can_write says (§6.5), so the entry carries no state.
   if (it->second.empty()) queues_.erase(it);
-  return true;
+  return {true, false};
 }
 
 void MsgStore::delete_queue(const Id& rid) {
@@ -88,6 +101,7 @@ void MsgStore::delete_queue(const Id& rid) {
   if (it == queues_.end()) return;
   total_ -= it->second.size();
   queues_.erase(it);
+  if (journal) journal->drop_queue(rid);
 }
 
 size_t MsgStore::size(const Id& rid) const {
@@ -95,48 +109,51 @@ size_t MsgStore::size(const Id& rid) const {
   return it == queues_.end() ? 0 : it->second.size();
 }
 
-namespace {
-
 // Real messages older than the cutoff, from the head; the quota marker stops the scan (§6.6).
-template <class Q>
-size_t expire_head(Q& q, int64_t older_than) {
+size_t MsgStore::expire_queue(MsgQueue& q, int64_t older_than) {
   size_t n = 0;
   while (!q.empty() && !q.front().quota && q.front().ts < older_than) {
     q.pop_front();
     ++n;
   }
+  total_ -= n;
   return n;
 }
-
-}  // namespace
 
 size_t MsgStore::expire(const Id& rid, int64_t older_than) {
   auto it = queues_.find(rid);
   if (it == queues_.end()) return 0;
-  size_t n = expire_head(it->second, older_than);
-  total_ -= n;
+  const size_t n = expire_queue(it->second, older_than);
   if (it->second.empty()) queues_.erase(it);
+  if (n && journal) journal->expire(&rid, older_than);
   return n;
 }
 
 size_t MsgStore::expire_all(int64_t older_than) {
   size_t total = 0;
   for (auto it = queues_.begin(); it != queues_.end();) {
-    total += expire_head(it->second, older_than);
+    total += expire_queue(it->second, older_than);
     if (it->second.empty())
       it = queues_.erase(it);
     else
       ++it;
   }
-  total_ -= total;
+  if (total && journal) journal->expire(nullptr, older_than);
   return total;
 }
 
 // ---- NtfStore ----
 
-void NtfStore::add(const Id& notifier_id, Notification n) {
+bool NtfStore::add(const Id& notifier_id, Notification n) {
+  if (journal && !journal->ntf_add(notifier_id, n)) return false;
   pending_[notifier_id].push_back(std::move(n));
   ++total_;
+  return true;
+}
+
+void NtfStore::clear() {
+  pending_.clear();
+  total_ = 0;
 }
 
 std::vector<Notification> NtfStore::take(const Id& notifier_id) {
@@ -145,6 +162,7 @@ std::vector<Notification> NtfStore::take(const Id& notifier_id) {
   std::vector<Notification> out = std::move(it->second);
   pending_.erase(it);
   total_ -= out.size();
+  if (journal) journal->ntf_drop(notifier_id);
   return out;
 }
 
@@ -153,6 +171,7 @@ void NtfStore::erase(const Id& notifier_id) {
   if (it == pending_.end()) return;
   total_ -= it->second.size();
   pending_.erase(it);
+  if (journal) journal->ntf_drop(notifier_id);
 }
 
 size_t NtfStore::expire(int64_t older_than) {
@@ -169,6 +188,7 @@ size_t NtfStore::expire(int64_t older_than) {
       ++it;
   }
   total_ -= n;
+  if (n && journal) journal->ntf_expire(older_than);
   return n;
 }
 

@@ -1,9 +1,10 @@
 // Stored messages per queue with the quota rule (smp-commands.md §6.5, §6.6) and pending notifications (§9.3).
-// Pure data: no I/O, no clock (callers pass times). The persistence issue makes this durable behind the same
-// interface.
+// Pure data: no I/O, no clock (callers pass times). Durability comes from a MsgJournal that sees every change
+// (msg_journal.cpp writes it to disk before the change is acknowledged).
 #pragma once
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -24,8 +25,32 @@ struct Message {
 };
 
 struct WriteOutcome {
-  bool accepted = false;   // false → ERR QUOTA (a marker may have been appended)
+  bool accepted = false;   // false → ERR QUOTA (a marker may have been appended) or refused
   bool was_empty = false;  // queue had no entry before this write (push condition §6.2)
+  bool refused = false;    // the journal could not record it: nothing changed (ERR STORE)
+};
+
+struct AckOutcome {
+  bool deleted = false;
+  bool refused = false;  // the journal could not record it: the message stays
+  explicit operator bool() const { return deleted; }
+};
+
+struct Notification;
+
+// Sees every change before (put, del_head, ntf_add: a false return refuses the change) or after (the rest:
+// replaying them again is harmless, so a failure to record them only costs a repeat) it is applied.
+class MsgJournal {
+ public:
+  virtual ~MsgJournal() = default;
+  virtual bool put(const Id& rid, const Message& m) = 0;  // m is the stored entry (a message or a quota marker)
+  virtual bool del_head(const Id& rid, const Id& msg_id) = 0;
+  virtual void drop_queue(const Id& rid) = 0;
+  virtual void expire(const Id* rid, int64_t older_than) = 0;  // one queue, or every queue when null
+  virtual bool ntf_add(const Id& notifier_id, const Notification& n) = 0;
+  virtual void ntf_drop(const Id& notifier_id) = 0;
+  virtual void ntf_expire(int64_t older_than) = 0;
+  virtual std::string last_error() const = 0;  // why the last refused change was refused
 };
 
 class MsgStore {
@@ -37,8 +62,8 @@ class MsgStore {
   // Otherwise reject without appending.
   WriteOutcome write(const Id& rid, Message m);
   const Message* peek(const Id& rid) const;
-  // Deletes the head if its msg_id equals msg_id; true if deleted.
-  bool delete_head_if(const Id& rid, ByteView msg_id);
+  // Deletes the head if its msg_id equals msg_id.
+  AckOutcome delete_head_if(const Id& rid, ByteView msg_id);
   void delete_queue(const Id& rid);
   size_t size(const Id& rid) const;  // marker included
   // Removes from the head consecutive real messages with ts < older_than (stops at a quota marker).
@@ -51,6 +76,10 @@ class MsgStore {
   // the over-quota state. False (nothing appended) when the queue already holds quota + marker entries or is
   // closed by a marker.
   bool restore(const Id& rid, Message m);
+  // Replaying the journal: the entry is appended as it was stored (no quota check: the quota may have changed).
+  void replay_put(const Id& rid, Message m);
+  void clear();
+  MsgJournal* journal = nullptr;
   // Queues that hold messages, in ascending id bytes (the order the saved file uses).
   std::vector<Id> queue_ids() const;
   template <class F>
@@ -73,6 +102,7 @@ class MsgStore {
   };
   size_t quota_;
   size_t total_ = 0;
+  size_t expire_queue(MsgQueue& q, int64_t older_than);
   std::unordered_map<Id, MsgQueue, IdHash> queues_;
 };
 
@@ -85,7 +115,8 @@ struct Notification {
 
 class NtfStore {
  public:
-  void add(const Id& notifier_id, Notification n);
+  // False when the journal refused it (nothing stored).
+  bool add(const Id& notifier_id, Notification n);
   // Removes and returns the pending notifications of one notifier id, oldest first.
   std::vector<Notification> take(const Id& notifier_id);
   bool has(const Id& notifier_id) const { return pending_.count(notifier_id) > 0; }
@@ -102,6 +133,8 @@ class NtfStore {
   void for_each_id(F&& f) const {
     for (const auto& [id, v] : pending_) f(id);
   }
+  void clear();
+  MsgJournal* journal = nullptr;
 
  private:
   std::unordered_map<Id, std::vector<Notification>, IdHash> pending_;

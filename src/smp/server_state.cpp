@@ -3,6 +3,7 @@
 #include "smp/store_log_records.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -127,11 +128,14 @@ void ServerState::touch(QueueRec& q, int64_t now) {
   const auto day = static_cast<uint32_t>(now / 86400);
   if (q.updated_at == day) return;
   queues_.touch(q.recipient_id, day);
-  journal({TimeRecord{to_bytes(q.recipient_id), static_cast<int64_t>(day) * 86400}});
+  // A lost TIME record only makes the queue look idle longer: reads must not fail for it (full disk).
+  if (store_log) store_log(encode_store_log_record({TimeRecord{to_bytes(q.recipient_id), static_cast<int64_t>(day) * 86400}}));
 }
 
 void ServerState::journal(const StoreLogRecord& r) {
-  if (store_log) store_log(encode_store_log_record(r));
+  if (!store_log) return;
+  std::string e = store_log(encode_store_log_record(r));
+  if (!e.empty() && store_error_.empty()) store_error_ = std::move(e);
 }
 
 void ServerState::add_service(ServiceRec rec) {
@@ -160,7 +164,62 @@ void ServerState::process_item(ClientState& c, ByteView item, int64_t now) {
   }
   const auto& t = std::get<RawTransmission>(parsed);
   Ctx x{c, c.params, t, authorized_bytes(c.params, t), false, now, to_bytes(t.corr_id), to_bytes(t.entity_id)};
-  if (auto r = dispatch(x)) x.reply(std::move(*r));
+  store_error_.clear();
+  auto r = dispatch(x);
+  if (!store_error_.empty()) r = store_error_response();
+  if (r) x.reply(std::move(*r));
+}
+
+void ServerState::process_batch(ClientState& c, std::span<const ByteView> items, int64_t now) {
+  // The reference counts a batch once, by its first command, when it has several transmissions that parsed and
+  // all of them belong to the recipient or all to the notifier party (simplexmq: Server.hs updateBatchStats).
+  enum class Party { Recipient, Notifier, Other };
+  auto party_of = [](const Command& cmd) {
+    if (std::holds_alternative<cmd::NSUB>(cmd)) return Party::Notifier;
+    const bool rcp = std::visit(
+        [](const auto& x) {
+          using C = std::decay_t<decltype(x)>;
+          return std::is_same_v<C, cmd::SUB> || std::is_same_v<C, cmd::KEY> || std::is_same_v<C, cmd::RKEY> ||
+                 std::is_same_v<C, cmd::LSET> || std::is_same_v<C, cmd::LDEL> || std::is_same_v<C, cmd::NKEY> ||
+                 std::is_same_v<C, cmd::NDEL> || std::is_same_v<C, cmd::GET> || std::is_same_v<C, cmd::ACK> ||
+                 std::is_same_v<C, cmd::OFF> || std::is_same_v<C, cmd::DEL> || std::is_same_v<C, cmd::QUE>;
+        },
+        cmd);
+    return rcp ? Party::Recipient : Party::Other;
+  };
+  std::optional<Command> first;
+  Party party = Party::Other;
+  size_t parsed = 0;
+  bool same_party = true;
+  for (ByteView item : items) {
+    auto t = parse_transmission(c.params, item);
+    if (!std::holds_alternative<RawTransmission>(t)) continue;
+    auto cmd = parse_command(std::get<RawTransmission>(t).command, c.params.version);
+    if (!std::holds_alternative<Command>(cmd)) continue;
+    const Party p = party_of(std::get<Command>(cmd));
+    if (parsed++ == 0) {
+      party = p;
+      if (p == Party::Other) break;
+      first = std::move(std::get<Command>(cmd));
+    } else if (p != party) {
+      same_party = false;
+      break;
+    }
+  }
+  if (first && parsed > 1 && same_party) {
+    if (std::holds_alternative<cmd::SUB>(*first)) ++stats_.qSubAllB;
+    else if (std::holds_alternative<cmd::DEL>(*first)) ++stats_.qDeletedAllB;
+    else if (std::holds_alternative<cmd::NDEL>(*first)) ++stats_.ntfDeletedB;
+    else if (std::holds_alternative<cmd::NSUB>(*first)) ++stats_.ntfSubB;
+  }
+  for (ByteView item : items) process_item(c, item, now);
+}
+
+Response ServerState::store_error_response() {
+  ErrorType e;
+  e.kind = ErrorType::Kind::STORE;
+  e.store = std::exchange(store_error_, {});
+  return resp::ERR{std::move(e)};
 }
 
 std::optional<Response> ServerState::dispatch(Ctx& x) {
@@ -177,8 +236,15 @@ std::optional<Response> ServerState::dispatch(Ctx& x) {
     auto id = to_id(x.t.entity_id);
     return id ? (queues_.*find)(*id) : nullptr;
   };
+  // A failed verification of these commands is counted; forwarded ones are not (Server.hs `verified`).
+  int64_t* auth_stat = x.forwarded                                  ? nullptr
+                       : std::holds_alternative<cmd::SEND>(command) ? &stats_.msgSentAuth
+                       : std::holds_alternative<cmd::SUB>(command)  ? &stats_.qSubAuth
+                       : std::holds_alternative<cmd::NSUB>(command) ? &stats_.ntfSubAuth
+                       : std::holds_alternative<cmd::GET>(command)  ? &stats_.msgGetAuth
+                                                                    : nullptr;
   auto auth_failed = [&]() -> Response {
-    ++stats_.auth_errors;
+    if (auth_stat) ++*auth_stat;
     return error_response(ErrorType::Kind::AUTH);
   };
   // Service sessions (commands §12.2): the command's party must match the session's role (PING: any), NEW, SUB
@@ -412,7 +478,9 @@ Response ServerState::new_queue(Ctx& x, const cmd::NEW& n) {
       if (link) return error_response(ErrorType::Kind::AUTH);  // a client-chosen id is taken: no retry
       continue;
     }
-    ++stats_.queues_created;
+    ++stats_.qCreated;
+    ++stats_.qCount;
+    if (notifier_id) ++stats_.ntfNewCreated;
     journal(create_record(*queues_.by_recipient(rid)));
     if (n.subscribe) note_subscribed(x.c, *queues_.by_recipient(rid));
     resp::IDS ids{to_bytes(rid), to_bytes(sid), crypto::PublicKey{crypto::KeyAlg::X25519, to_bytes(srv_dh.pub)},
@@ -439,6 +507,7 @@ void ServerState::end_subscription(QueueRec& q, uint32_t except, bool deleted) {
     other->delivered.erase(q.recipient_id);
     --other->sub_count;
     other->push({{}, to_bytes(q.recipient_id), deleted ? Response{resp::DELD{}} : Response{resp::END{}}});
+    note_sub_end();
   }
   q.subscriber = 0;
 }
@@ -449,14 +518,20 @@ void ServerState::end_notifier_subscription(const Id& nid, bool deleted) {
   if (ClientState* other = client(it->second)) {
     std::erase(other->ntf_subs, nid);
     other->push({{}, to_bytes(nid), deleted ? Response{resp::DELD{}} : Response{resp::END{}}});
+    note_sub_end();
   }
   ntf_subscribers_.erase(it);
 }
 
 std::optional<Response> ServerState::subscribe(Ctx& x, QueueRec& q) {
   const Id rid = q.recipient_id;
-  if (x.c.get_mode.count(rid)) return cmd_error(CmdError::PROHIBITED);
-  if (q.subscriber == x.c.slot) {
+  if (x.c.get_mode.count(rid)) {
+    ++stats_.qSubProhibited;
+    return cmd_error(CmdError::PROHIBITED);
+  }
+  const bool had_sub = q.subscriber == x.c.slot;
+  if (had_sub) {
+    ++stats_.qSubDuplicate;
     x.c.delivered.erase(rid);  // a repeated SUB re-delivers the head
   } else {
     end_subscription(q, x.c.slot, false);
@@ -467,19 +542,25 @@ std::optional<Response> ServerState::subscribe(Ctx& x, QueueRec& q) {
   if (const Message* m = msgs_.peek(rid)) {
     x.c.delivered[rid] = m->msg_id;
     x.c.push({{}, to_bytes(rid), make_msg(q, *m)});
+    if (!had_sub) ++stats_.qSub;  // the reference counts a new subscription only when it delivers a message
   }
   return std::nullopt;
 }
 
 Response ServerState::get_message(Ctx& x, QueueRec& q) {
   const Id rid = q.recipient_id;
-  if (q.subscriber == x.c.slot) return cmd_error(CmdError::PROHIBITED);
+  if (q.subscriber == x.c.slot) {
+    ++stats_.msgGetProhibited;
+    return cmd_error(CmdError::PROHIBITED);
+  }
   x.c.get_mode.insert(rid);  // GET does not register a subscriber and causes no END (§6.4)
-  x.c.delivered.erase(rid);
+  const bool unacked = x.c.delivered.erase(rid) > 0;  // the previous GET's message was not acknowledged
   if (const Message* m = msgs_.peek(rid)) {
+    ++(unacked ? stats_.msgGetDuplicate : stats_.msgGet);
     x.c.delivered[rid] = m->msg_id;
     return make_msg(q, *m);
   }
+  ++stats_.msgGetNoMsg;
   return resp::OK{};
 }
 
@@ -490,8 +571,24 @@ Response ServerState::ack(Ctx& x, QueueRec& q, const cmd::ACK& a) {
   auto d = x.c.delivered.find(rid);
   if (d == x.c.delivered.end() || (!a.msg_id.empty() && !same(a.msg_id, view(d->second))))
     return error_response(ErrorType::Kind::NO_MSG);
+  const Message* head = msgs_.peek(rid);
+  const bool head_msg = head && !head->quota, head_ntf = head && head->notification;
+  const AckOutcome deleted = msgs_.delete_head_if(rid, a.msg_id);
+  if (deleted.refused) {
+    store_error_ = msgs_.journal->last_error();  // the message stays delivered and unacknowledged
+    return resp::OK{};
+  }
   x.c.delivered.erase(d);
-  if (msgs_.delete_head_if(rid, a.msg_id)) ++stats_.msgs_received;
+  if (deleted && head_msg) {  // a quota marker is not counted
+    const int64_t h = hash_queue_id(rid);
+    ++stats_.msgRecv;
+    if (get_mode) ++stats_.msgRecvGet;
+    note_active(stats_.activeQueues, h);
+    if (head_ntf) {
+      ++stats_.msgRecvNtf;
+      note_active(stats_.activeQueuesNtf, h);
+    }
+  }
   if (get_mode) return resp::OK{};
   if (const Message* m = msgs_.peek(rid)) {
     x.c.delivered[rid] = m->msg_id;
@@ -510,16 +607,25 @@ void ServerState::try_push(const QueueRec& q) {
 }
 
 Response ServerState::send(Ctx& x, QueueRec& q, const cmd::SEND& s) {
-  if (s.body.size() > max_message_length(x.p.version)) return error_response(ErrorType::Kind::LARGE_MSG);
-  if (q.status == QueueStatus::Off) return error_response(ErrorType::Kind::AUTH);
-  if (q.status == QueueStatus::Blocked) return resp::ERR{ErrorType::blocked_by(q.extra->blocking)};
+  if (s.body.size() > max_message_length(x.p.version)) {
+    ++stats_.msgSentLarge;
+    return error_response(ErrorType::Kind::LARGE_MSG);
+  }
+  if (q.status == QueueStatus::Off) {
+    ++stats_.msgSentAuth;
+    return error_response(ErrorType::Kind::AUTH);
+  }
+  if (q.status == QueueStatus::Blocked) {
+    ++stats_.msgSentBlock;
+    return resp::ERR{ErrorType::blocked_by(q.extra->blocking)};
+  }
   // The first message after securing consumes a one-time link (§6.1 step 3).
   if (q.link() && q.is_secured_messaging()) {
     queues_.delete_link(q.recipient_id);
     journal({LDeleteRecord{to_bytes(q.recipient_id)}});
   }
   if (cfg_.expire_messages_on_send && cfg_.message_ttl > 0)
-    stats_.msgs_expired += msgs_.expire(q.recipient_id, x.now - cfg_.message_ttl);
+    stats_.msgExpired += static_cast<int64_t>(msgs_.expire(q.recipient_id, x.now - cfg_.message_ttl));
   Message m;
   m.msg_id = new_id();
   m.ts = x.now;
@@ -527,22 +633,30 @@ Response ServerState::send(Ctx& x, QueueRec& q, const cmd::SEND& s) {
   m.body = s.body;
   const Id msg_id = m.msg_id;
   const WriteOutcome w = msgs_.write(q.recipient_id, std::move(m));
+  if (w.refused) {
+    store_error_ = msgs_.journal->last_error();
+    return resp::OK{};
+  }
   if (!w.accepted) {
-    ++stats_.msgs_quota;
+    ++stats_.msgSentQuota;
     if (w.was_empty) try_push(q);  // a marker written into an empty queue is delivered like a message
     return error_response(ErrorType::Kind::QUOTA);
   }
-  ++stats_.msgs_sent;
+  const int64_t h = hash_queue_id(q.recipient_id);
+  ++stats_.msgSent;
+  note_active(stats_.activeQueues, h);
   if (w.was_empty) try_push(q);
   if (s.notification) {
+    ++stats_.msgSentNtf;  // counted with or without a notifier, as the reference does
+    note_active(stats_.activeQueuesNtf, h);
     if (const NotifierRec* n = q.notifier()) {
       Notification ntf;
       ntf.msg_id = msg_id;
       ntf.ts = x.now;
       ntf.nonce = crypto::random_nonce();
       ntf.enc_meta = encrypt_ntf_meta(n->rcv_ntf_dh_secret, ntf.nonce, view(msg_id), x.now);
+      // A notification the journal refuses is dropped: the message itself is stored.
       ntfs_.add(n->notifier_id, std::move(ntf));
-      ++stats_.ntfs_created;
     }
   }
   return resp::OK{};
@@ -550,15 +664,20 @@ Response ServerState::send(Ctx& x, QueueRec& q, const cmd::SEND& s) {
 
 Response ServerState::secure(Ctx&, QueueRec& q, const AuthKey& key) {
   const StoredKey k = StoredKey::of(key);
-  if (q.has_sender_key()) return q.snd_key == k ? Response{resp::OK{}} : error_response(ErrorType::Kind::AUTH);
+  if (q.has_sender_key()) {
+    if (!(q.snd_key == k)) return error_response(ErrorType::Kind::AUTH);
+    ++stats_.qSecured;  // the reference counts a repeated SKEY / KEY with the same key again
+    return resp::OK{};
+  }
   queues_.set_sender_key(q.recipient_id, k);
   journal({SecureRecord{to_bytes(q.recipient_id), key}});
-  ++stats_.queues_secured;
+  if (store_error_.empty()) ++stats_.qSecured;
   return resp::OK{};
 }
 
 Response ServerState::delete_queue(Ctx& x, QueueRec& q) {
   const Id rid = q.recipient_id;
+  const bool secured = q.has_sender_key();
   msgs_.delete_queue(rid);
   if (q.subscriber == x.c.slot) --x.c.sub_count;
   x.c.get_mode.erase(rid);
@@ -570,7 +689,7 @@ Response ServerState::delete_queue(Ctx& x, QueueRec& q) {
   }
   queues_.remove(rid);
   journal({DeleteRecord{to_bytes(rid)}});
-  ++stats_.queues_deleted;
+  note_deleted(secured);
   return resp::OK{};
 }
 
@@ -591,6 +710,7 @@ Response ServerState::set_notifier(Ctx&, QueueRec& q, const cmd::NKEY& k) {
     n.rcv_ntf_dh_secret = *secret;
     if (queues_.set_notifier(rid, n) != StoreResult::Ok) continue;
     journal({NotifierRecord{to_bytes(rid), NtfCredsRecord{to_bytes(n.notifier_id), k.notifier_key, *secret, std::nullopt}}});
+    ++stats_.ntfCreated;
     return resp::NID{to_bytes(n.notifier_id), crypto::PublicKey{crypto::KeyAlg::X25519, to_bytes(dh.pub)}};
   }
   return error_response(ErrorType::Kind::INTERNAL);
@@ -603,6 +723,7 @@ Response ServerState::delete_notifier(Ctx&, QueueRec& q) {
     end_notifier_subscription(nid, true);
     queues_.delete_notifier(q.recipient_id);
     journal({NDeleteRecord{to_bytes(q.recipient_id)}});
+    ++stats_.ntfDeleted;
   }
   return resp::OK{};
 }
@@ -612,9 +733,20 @@ Response ServerState::subscribe_notifier(Ctx& x, QueueRec& q) {
   if (ServiceSession* svc = x.service ? &*x.c.service : nullptr) {
     // A notifier service takes the queue over: the association is stored, the queue counts towards the
     // session's service subscriptions (commands §12.3).
+    ServiceStats& ss = stats_.ntfServices;
+    const bool had_sub = svc->ntf_sub_count != 0;  // this connection already holds queues of the service
     if (q.notifier()->service_id != svc->service_id) {
+      ++(q.notifier()->service_id ? ss.assocUpdated : ss.assocNew);
+      if (!had_sub) ++ss.subCount;
+      ++ss.subQueues;
       queues_.set_notifier_service(q.recipient_id, svc->service_id);
       journal({QueueServiceRecord{to_bytes(q.recipient_id), 'N', to_bytes(svc->service_id)}});
+    } else {
+      ++ss.assocDuplicate;  // a repeat after a lost reply
+      if (!had_sub) {
+        ++ss.subCount;
+        ++ss.subQueues;
+      }
     }
     auto it = ntf_subscribers_.find(nid);
     if (it == ntf_subscribers_.end() || it->second != x.c.id) {
@@ -626,9 +758,14 @@ Response ServerState::subscribe_notifier(Ctx& x, QueueRec& q) {
     return resp::SOK{to_bytes(svc->service_id)};
   }
   auto it = ntf_subscribers_.find(nid);
-  if (it != ntf_subscribers_.end() && it->second == x.c.id) return resp::SOK{};
+  if (it != ntf_subscribers_.end() && it->second == x.c.id) {
+    ++stats_.ntfSubDuplicate;
+    return resp::SOK{};
+  }
+  ++stats_.ntfSub;
   if (it != ntf_subscribers_.end()) end_notifier_subscription(nid, false);
   if (q.notifier()->service_id) {
+    ++stats_.ntfServices.assocRemoved;
     queues_.set_notifier_service(q.recipient_id, std::nullopt);
     journal({QueueServiceRecord{to_bytes(q.recipient_id), 'N', std::nullopt}});
   }
@@ -650,6 +787,7 @@ Response ServerState::subscribe_service_notifiers(Ctx& x) {
     if (ClientState* other = client(it->second); other && other->service) {
       other->service->ntf_subscribed = false;
       other->push({{}, to_bytes(svc.service_id), resp::ENDS{other->service->ntf_sub_count}});
+      note_sub_end();
       other->service->ntf_sub_count = 0;
     }
   }
@@ -733,7 +871,9 @@ std::optional<Response> ServerState::process_forwarded(ClientState& c, const cmd
   } else {
     const auto& t = std::get<RawTransmission>(parsed);
     Ctx x{c, fp, t, authorized_bytes(fp, t), true, now, to_bytes(t.corr_id), to_bytes(t.entity_id)};
+    store_error_.clear();
     auto r = dispatch(x);
+    if (!store_error_.empty()) r = store_error_response();
     reply = {x.corr_id, x.entity_id, r ? std::move(*r) : Response{resp::OK{}}};
   }
   const Bytes tx = encode_server_transmission(fp, reply.corr_id, reply.entity_id,
@@ -745,19 +885,22 @@ std::optional<Response> ServerState::process_forwarded(ClientState& c, const cmd
   if (!r2) return error_response(ErrorType::Kind::BLOCK);
   Bytes fr;
   Encoder(fr).short_string(f->fwd_corr_id).tail(*r2);
+  ++stats_.pMsgFwdsRecv;
   return resp::RRES{crypto::box_seal(*c.session_secret, crypto::reverse_nonce(proxy_nonce), fr)};
 }
 
 size_t ServerState::expire_messages(int64_t now) {
   if (cfg_.message_ttl <= 0) return 0;
   const size_t n = msgs_.expire_all(now - cfg_.message_ttl);
-  stats_.msgs_expired += n;
+  stats_.msgExpired += static_cast<int64_t>(n);
   return n;
 }
 
 size_t ServerState::expire_notifications(int64_t now) {
   if (cfg_.ntf_ttl <= 0) return 0;
-  return ntfs_.expire(now - cfg_.ntf_ttl);
+  const size_t n = ntfs_.expire(now - cfg_.ntf_ttl);
+  stats_.msgNtfExpired += static_cast<int64_t>(n);
+  return n;
 }
 
 size_t ServerState::deliver_notifications() {
@@ -775,23 +918,70 @@ size_t ServerState::deliver_notifications() {
     if (ClientState* c = client(s->second)) ready.emplace_back(nid, c);
   });
   size_t n = 0;
+  std::unordered_map<ClientState*, int64_t> per_client;
   for (auto& [nid, c] : ready) {
     for (auto& ntf : ntfs_.take(nid)) {
       c->outbox.push_back({{}, to_bytes(nid), resp::NMSG{ntf.nonce, std::move(ntf.enc_meta)}});
       ++n;
+      ++per_client[c];
     }
     if (c->wake) c->wake();
   }
-  stats_.ntfs_delivered += n;
+  for (const auto& [c, len] : per_client) {
+    stats_.msgNtfs += len;
+    stats_.msgNtfsB += len / 80 + 1;  // the reference's estimate: up to 80 NMSG in a block
+  }
   return n;
 }
 
 bool ServerState::block_queue(const Id& rid, const BlockingInfo& info) {
+  const QueueRec* q = queues_.by_recipient(rid);
+  const bool was_active = q && q->status == QueueStatus::Active;
   if (queues_.set_status(rid, QueueStatus::Blocked, info) != StoreResult::Ok) return false;
+  if (was_active) ++stats_.qBlocked;  // the daily block quota counts queues that were active
   journal({BlockRecord{to_bytes(rid), info}});
   if (ClientState* c = by_slot(queues_.by_recipient(rid)->subscriber))
     c->push({{}, to_bytes(rid), resp::ERR{ErrorType::blocked_by(info)}});
   return true;
+}
+
+void ServerState::note_active(PeriodStats& p, int64_t h) {
+  p.day.insert(h);
+  p.week.insert(h);
+  p.month.insert(h);
+}
+
+void ServerState::note_deleted(bool secured) {
+  ++(secured ? stats_.qDeletedSecured : stats_.qDeletedNew);
+  ++stats_.qDeletedAll;
+  --stats_.qCount;
+}
+
+StatsPeriod ServerState::roll_stats_period(int64_t now) {
+  using namespace std::chrono;
+  const sys_days date{days{now >= 0 ? now / 86400 : (now - 86399) / 86400}};  // UTC
+  StatsPeriod r;
+  r.week_ended = weekday(date).iso_encoding() == 1;
+  r.month_ended = year_month_day(date).day() == std::chrono::day{1};
+  r.data = stats_;
+  ServerStatsData& s = stats_;
+  // Kept across rows: the queue gauge, and the counters only the backup file and Prometheus show.
+  ServerStatsData next;
+  next.fromTime = now;
+  next.qCount = s.qCount;
+  next.msgSentBlock = s.msgSentBlock;
+  next.ntfNewCreated = s.ntfNewCreated;
+  next.rcvServices = s.rcvServices;
+  next.ntfServices = s.ntfServices;
+  next.activeQueues = std::move(s.activeQueues);
+  next.activeQueuesNtf = std::move(s.activeQueuesNtf);
+  for (PeriodStats* p : {&next.activeQueues, &next.activeQueuesNtf}) {
+    p->day.clear();
+    if (r.week_ended) p->week.clear();
+    if (r.month_ended) p->month.clear();
+  }
+  stats_ = std::move(next);
+  return r;
 }
 
 bool ServerState::unblock_queue(const Id& rid) {

@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -16,6 +17,7 @@
 #include "smp/msg_store.hpp"
 #include "smp/protocol.hpp"
 #include "smp/queue_store.hpp"
+#include "smp/server_stats.hpp"
 
 namespace sr::smp {
 
@@ -87,11 +89,10 @@ struct ClientState {
   }
 };
 
-struct RelayStats {
-  uint64_t queues_created = 0, queues_secured = 0, queues_deleted = 0;
-  uint64_t msgs_sent = 0, msgs_received = 0, msgs_expired = 0, msgs_quota = 0;
-  uint64_t ntfs_created = 0, ntfs_delivered = 0;
-  uint64_t auth_errors = 0;
+// One row of the daily statistics (server-operations.md §5.1): the counters of the period that ended.
+struct StatsPeriod {
+  ServerStatsData data;  // fromTime: the period start
+  bool week_ended = false, month_ended = false;  // the week / month sets were written and reset in this row
 };
 
 class ServerState {
@@ -106,6 +107,9 @@ class ServerState {
   // Handles one batch item from a client (transport §5.5 / commands §2.2), appending replies to its outbox
   // and events to other clients' outboxes.
   void process_item(ClientState& c, ByteView item, int64_t now);
+  // A whole block's items: process_item for each, after the batch counters (qSubAllB, qDeletedAllB, ntfSubB,
+  // ntfDeletedB) the reference counts for a batch of several recipient or notifier commands.
+  void process_batch(ClientState& c, std::span<const ByteView> items, int64_t now);
 
   // Periodic work (commands §6.6, §9.3): each returns how much it did.
   size_t expire_messages(int64_t now);
@@ -115,7 +119,14 @@ class ServerState {
   QueueStore& queues() { return queues_; }
   MsgStore& messages() { return msgs_; }
   NtfStore& notifications() { return ntfs_; }
-  const RelayStats& stats() const { return stats_; }
+  // The reference's counters (simplexmq: Server/Stats.hs), counted at the same points as its Server.hs.
+  const ServerStatsData& stats() const { return stats_; }
+  // Restored from smp-server-stats.log at start, or only fromTime set to the start time.
+  void set_stats(ServerStatsData d) { stats_ = std::move(d); }
+  // Ends the daily statistics period at `now` (what the reference's daily CSV logger does at each row): the
+  // period counters are returned and reset, the day set always, the week set on Mondays and the month set on
+  // the 1st (UTC); qCount, msgSentBlock, ntfNewCreated and the service counters are not reset.
+  StatsPeriod roll_stats_period(int64_t now);
   const RelayConfig& config() const { return cfg_; }
 
   // The service record for a validated service handshake, created on first use; nullopt when the certificate
@@ -125,8 +136,9 @@ class ServerState {
   const ServiceRec* service(const Id& service_id) const;
 
   // Receives every change to queues and services as one smp-server-store.log line (server-operations.md §4.2),
-  // when set: the store-log journal appends it.
-  std::function<void(std::string_view line)> store_log;
+  // when set: the store-log journal appends it and returns an error text when it could not ("" when written).
+  // A failure turns the command's reply into ERR STORE, as the reference's withLog does.
+  std::function<std::string(std::string_view line)> store_log;
   // Services read back from the store log at start.
   void add_service(ServiceRec rec);
   std::vector<ServiceRec> services() const;
@@ -138,6 +150,7 @@ class ServerState {
  private:
   struct Ctx;  // one transmission being processed
   std::optional<Response> dispatch(Ctx& x);
+  Response store_error_response();  // ERR STORE with store_error_ (cleared)
   std::optional<Response> process_forwarded(ClientState& c, const cmd::RFWD& f, ByteView corr_id, int64_t now);
 
   // Handlers return the reply (nullopt: none, e.g. already queued in order).
@@ -165,13 +178,17 @@ class ServerState {
   void end_notifier_subscription(const Id& nid, bool deleted);
   Id new_id();
   void journal(const StoreLogRecord& r);
+  std::string store_error_;  // set by a failed store-log or message-journal write during one command
   void touch(QueueRec& q, int64_t now);
 
   RelayConfig cfg_;
   QueueStore queues_;
   MsgStore msgs_;
   NtfStore ntfs_;
-  RelayStats stats_;
+  ServerStatsData stats_;
+  void note_sub_end() { ++stats_.qSubEnd; ++stats_.qSubEndB; }  // one END / DELD / ENDS event sent
+  static void note_active(PeriodStats& p, int64_t queue_hash);
+  void note_deleted(bool secured);  // a queue deleted by its recipient (or the control port)
   std::unordered_map<ClientId, std::unique_ptr<ClientState>> clients_;
   std::vector<ClientState*> slots_;  // slot - 1 → connection (nullptr: free)
   std::vector<uint32_t> free_slots_;

@@ -111,6 +111,9 @@ asio::awaitable<void> Relay::serve(net::ConnectionPtr conn) {
       }
       std::vector<Outgoing> items;
       items.swap(cs.outbox);
+      // Replies confirm journaled changes: with fsync `always` they wait for the disk (group commit).
+      if (journal_ && journal_->writer().policy() == journal::FsyncPolicy::Always)
+        co_await wait_durable(journal_->writer().appended());
       txs.clear();
       for (const auto& o : items)
         txs.push_back(encode_server_transmission(cs.params, o.corr_id, o.entity_id,
@@ -147,7 +150,7 @@ asio::awaitable<void> Relay::serve(net::ConnectionPtr conn) {
     if (!items) {
       cs.push({{}, {}, resp::ERR{ErrorType::of(ErrorType::Kind::BLOCK)}});
     } else {
-      for (ByteView item : *items) state_.process_item(cs, item, now);
+      state_.process_batch(cs, *items, now);
     }
     Bytes().swap(block);
     while (cs.outbox.size() > kOutboxHighWater && !writer_done) co_await wait_signal(drained);
@@ -201,7 +204,40 @@ asio::awaitable<void> Relay::every(std::chrono::steady_clock::duration period, s
   }
 }
 
+void Relay::set_message_journal(std::unique_ptr<MsgJournalFile> j) {
+  journal_ = std::move(j);
+  state_.messages().journal = journal_.get();
+  state_.notifications().journal = journal_.get();
+  durable_ = journal_->writer().synced();
+}
+
+asio::awaitable<void> Relay::wait_durable(uint64_t pos) {
+  if (durable_ >= pos || stopping_) co_return;
+  asio::steady_timer t(co_await asio::this_coro::executor);
+  durable_waiters_.emplace_back(pos, &t);
+  while (durable_ < pos && !stopping_) co_await wait_signal(t);
+  std::erase_if(durable_waiters_, [&](const auto& w) { return w.second == &t; });
+}
+
 void Relay::start_housekeeping(asio::io_context& io) {
+  if (journal_) {
+    // The sync thread reports each fdatasync; the io thread wakes the replies it covers.
+    journal_->writer().on_synced([this, ex = io.get_executor()](uint64_t pos) {
+      asio::post(ex, [this, pos] {
+        durable_ = std::max(durable_, pos);
+        for (auto& [p, t] : durable_waiters_)
+          if (p <= durable_) t->cancel();
+      });
+    });
+    asio::co_spawn(io, every(timeouts_.journal_compaction_check, [this] {
+      try {
+        if (journal_->compact_if_large(state_.messages(), state_.notifications()))
+          LOG_INFO("compacted message journal {}", journal_->writer().path().string());
+      } catch (const std::exception& e) {
+        LOG_ERROR("message journal compaction failed: {}", e.what());
+      }
+    }), asio::detached);
+  }
   if (timeouts_.expire_messages_on_start) {
     const size_t n = state_.expire_messages(unix_now());
     if (n) LOG_INFO("expired {} messages", n);
@@ -226,6 +262,9 @@ void Relay::close_inactive() {
 
 void Relay::stop() {
   stopping_ = true;
+  // No more posts into the io_context that is about to go away; waiting replies are released.
+  if (journal_) journal_->writer().on_synced(nullptr);
+  for (auto& [p, t] : durable_waiters_) t->cancel();
   for (auto& weak : timers_)
     if (auto t = weak.lock()) t->cancel();
 }

@@ -9,6 +9,7 @@
 #include <variant>
 
 #include "core/server.hpp"
+#include "smp/msg_journal.hpp"
 #include "smp/server_state.hpp"
 
 namespace sr::smp {
@@ -23,6 +24,7 @@ struct RelayTimeouts {
   bool disconnect_inactive = false;
   std::chrono::seconds inactive_ttl{21600};
   std::chrono::seconds inactive_check{3600};
+  std::chrono::seconds journal_compaction_check{60};
 };
 
 struct RelayIdentity {
@@ -39,11 +41,16 @@ class Relay {
   void start_housekeeping(asio::io_context& io);
   void stop();
   ServerState& state() { return state_; }
+  // The durable message journal: every message change is recorded before its reply is written, and with the
+  // `always` policy replies wait until an fdatasync covers their records (group commit).
+  void set_message_journal(std::unique_ptr<MsgJournalFile> j);
+  MsgJournalFile* message_journal() { return journal_.get(); }
   void set_identity(RelayIdentity identity) { identity_ = std::move(identity); }
 
  private:
   asio::awaitable<void> every(std::chrono::steady_clock::duration period, std::function<void()> work);
   void close_inactive();
+  asio::awaitable<void> wait_durable(uint64_t pos);  // until the journal's fdatasync covers pos
   // Validates the service part of a client hello (transport §4.5) and registers the service.
   std::variant<ServiceSession, TransportError> service_handshake(const net::Connection& conn,
                                                                  const ServiceInfo& info);
@@ -56,6 +63,10 @@ class Relay {
   // Weak: each timer lives in its coroutine, so none outlives the io_context that owns its service.
   std::vector<std::weak_ptr<asio::steady_timer>> timers_;
   bool stopping_ = false;
+  std::unique_ptr<MsgJournalFile> journal_;
+  // Writers waiting for an fdatasync (always policy): position → its wake-up timer.
+  std::vector<std::pair<uint64_t, asio::steady_timer*>> durable_waiters_;
+  uint64_t durable_ = 0;  // the latest synced position the io thread has seen
 };
 
 }  // namespace sr::smp

@@ -41,6 +41,12 @@ void read_store_log(const Source& src, SmpConfig& c) {
   c.msg_queue_quota = src.opt_int(S, "msg_queue_quota").value_or(c.msg_queue_quota);
   if (c.msg_queue_quota < 1 || c.msg_queue_quota > 65535)
     src.invalid(S, "msg_queue_quota", *src.find(S, "msg_queue_quota"), "a number of messages from 1 to 65535");
+  c.fsync = src.opt_choice(S, "fsync", {"never", "interval", "always"}).value_or(c.fsync);
+  if (const ini::Value* v = src.find(S, "fsync_interval")) {
+    auto i = config::parse_int(v->text);
+    if (!i || *i < 1 || *i > 3600) src.invalid(S, "fsync_interval", *v, "a number of seconds from 1 to 3600");
+    c.fsync_interval_ms = *i * 1000;
+  }
   c.log_stats = src.opt_on_off(S, "log_stats").value_or(false);
   // readMaybe in the reference: anything but a number disables the metrics file.
   if (const ini::Value* v = src.find(S, "prometheus_interval")) {

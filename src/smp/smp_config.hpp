@@ -27,6 +27,9 @@ struct SmpConfig {
   bool expire_messages_on_send = true;  // absent → on (init writes off, spec §8 Q5)
   int64_t expire_ntfs_hours = 24;
   int64_t msg_queue_quota = 128;        // extension key; the reference's fixed defaultMsgQueueQuota
+  // Extension keys: when the message journal reaches the disk (DECISIONS.md "Message storage").
+  std::string fsync = "interval";       // never | interval | always
+  int64_t fsync_interval_ms = 1000;     // fsync_interval, in seconds in the file
   bool log_stats = false;
   std::optional<int64_t> prometheus_interval;  // invalid value silently disables (reference)
 

@@ -25,6 +25,8 @@
 #include "smp/smp_config.hpp"
 #include "smp/smp_init.hpp"
 #include "smp/session.hpp"
+#include "smp/journal_dirs.hpp"
+#include "smp/msg_journal.hpp"
 #include "smp/msg_log.hpp"
 #include "smp/store_log_records.hpp"
 #include "core/store_log.hpp"
@@ -453,28 +455,31 @@ class SmpCli {
   fsys::path messages_file() const { return paths_.log / "smp-server-messages.log"; }
   fsys::path ntfs_file() const { return paths_.log / "smp-server-ntfs.log"; }
 
-  // Undelivered messages and notifications saved by the last stop (server-operations.md §4.4, §6.7 rows 14–17).
-  bool restore_saved_state(ServerState& st, const SmpConfig& cfg, bool skip_warnings) const {
+  fsys::path journal_file() const { return paths_.log / "smp-server-messages.journal"; }
+
+  // The reference's saved messages and notifications (server-operations.md §4.4, §6.7 rows 14–17), imported
+  // into the stores. A saved file is newer than our journal (the reference wrote it at its stop, or `journal
+  // export` did), so its content replaces what the journal held.
+  bool import_saved_state(ServerState& st, const SmpConfig& cfg, bool skip_warnings) const {
     const int64_t now = std::time(nullptr);
     try {
       if (fsys::exists(messages_file())) {
         LOG_NOTE("restoring messages from file {}", messages_file().string());
+        st.messages().clear();
         auto r = restore_messages(messages_file(), st.queues(), st.messages(), now - 86400 * cfg.expire_messages_days,
                                   skip_warnings);
         if (!r.fatal.empty()) return false;
         LOG_NOTE("messages stored: {}, expired: {}, queues: {}", r.stored, r.expired, st.queues().size());
       }
-      size_t stored = 0, expired = 0;
       if (fsys::exists(ntfs_file())) {
         LOG_NOTE("restoring notifications from file {}", ntfs_file().string());
+        st.notifications().clear();
         auto r = restore_notifications(ntfs_file(), st.notifications(), now - 3600 * cfg.expire_ntfs_hours);
         if (!r.fatal.empty()) return false;
         LOG_NOTE("notifications restored, {} lines processed", r.lines);
-        stored = r.stored;
-        expired = r.expired;
+        LOG_NOTE("notifications stored: {}, expired: {}, queues: {}", r.stored, r.expired,
+                 st.notifications().ids().size());
       }
-      LOG_NOTE("notifications stored: {}, expired: {}, queues: {}", stored, expired,
-               st.notifications().ids().size());
     } catch (const std::exception& e) {
       LOG_ERROR("error restoring messages: {}", e.what());
       return false;
@@ -482,61 +487,134 @@ class SmpCli {
     return true;
   }
 
-  // At stop: what the next start restores (§6.5). A failure is logged; the exit status stays that of the stop.
-  void save_state(ServerState& st, bool keep_messages) const {
-    LOG_NOTE("Saving server state...");
-    if (!keep_messages) {
-      LOG_NOTE("undelivered messages are not saved");
-      return;
+  // The deprecated journal directories of `store_messages = journal` (§4.5), read without touching them, the
+  // first time we start on them (afterwards our journal has their messages).
+  void import_journal_dirs(ServerState& st) const {
+    LOG_NOTE("importing messages from journal directory {} (left unchanged)", msgs_dir().string());
+    size_t stored = 0, dropped = 0;
+    auto report = read_journal_dirs(msgs_dir(), [&](JournalQueueMsgs&& q) {
+      if (!st.queues().by_recipient(q.recipient_id)) {
+        dropped += q.msgs.size();
+        return;
+      }
+      for (auto& m : q.msgs) (st.messages().restore(q.recipient_id, std::move(m)) ? stored : dropped)++;
+    });
+    for (const auto& w : report.warnings) LOG_WARN("{}", w);
+    LOG_NOTE("messages imported: {}, not imported: {}, queues: {}", stored, dropped, report.queues);
+  }
+
+  // Opens the durable message journal (DECISIONS.md "Message storage"): replays it, imports the reference's
+  // files, then rewrites it as a snapshot and keeps it open. Damage is reported with its file and offset and the
+  // damaged file is moved aside; records around the damage are kept. nullptr: the start must stop.
+  std::unique_ptr<MsgJournalFile> open_message_journal(ServerState& st, const SmpConfig& cfg, bool journal_mode,
+                                                       bool skip_warnings) const {
+    const fsys::path j = journal_file();
+    const fsys::path leftover = j.string() + ".new";
+    if (fsys::exists(leftover)) {
+      // Compaction stopped before its rename: the journal itself is complete, the partial copy is redundant.
+      LOG_WARN("{}: incomplete compaction found, the journal {} is used", leftover.string(), j.string());
+      fsys::remove(leftover);
     }
+    const bool had_journal = fsys::exists(j);
+    bool move_aside = false;
+    if (had_journal) {
+      LOG_NOTE("restoring messages from journal {}", j.string());
+      const MsgReplayReport r = replay_msg_journal(j, st.messages(), st.notifications());
+      if (r.read.bad_header) {
+        LOG_ERROR("{}: not a message journal (bad header), nothing restored from it", j.string());
+        move_aside = true;
+      }
+      if (r.read.torn_at)
+        LOG_WARN("{}: incomplete last record at offset {} ({} bytes) dropped: the server stopped mid-write", j.string(),
+                 *r.read.torn_at, r.read.file_size - *r.read.torn_at);
+      for (const auto& d : r.read.damage)
+        LOG_ERROR("{}: damaged record at offset {} ({} bytes skipped): {}", j.string(), d.offset, d.length, d.what);
+      if (!r.read.damage.empty()) move_aside = true;
+      if (r.inconsistent || r.unknown)
+        LOG_WARN("{}: {} records did not apply, {} were not understood", j.string(), r.inconsistent, r.unknown);
+      LOG_NOTE("messages restored: {}, notifications: {}, records: {}", st.messages().total_messages(),
+               st.notifications().total(), r.read.records);
+    }
+    if (!journal_mode) {
+      if (!import_saved_state(st, cfg, skip_warnings)) return nullptr;
+    } else if (!had_journal && fsys::is_directory(msgs_dir())) {
+      import_journal_dirs(st);
+    }
+    if (const size_t n = drop_orphans(st.queues(), st.messages(), st.notifications()))
+      LOG_NOTE("dropped {} messages and notifications of deleted queues", n);
     try {
-      LOG_NOTE("saving messages to file {}", messages_file().string());
-      const size_t n = save_messages(messages_file(), st.messages());
-      LOG_NOTE("messages saved: {}", n);
-      LOG_NOTE("saving notifications to file {}", ntfs_file().string());
-      save_notifications(ntfs_file(), st.notifications());
-      LOG_NOTE("notifications saved");
+      if (move_aside) {
+        fsys::path aside = j.string() + ".corrupt." + iso8601_show(std::chrono::system_clock::now());
+        fsys::rename(j, aside);
+        LOG_ERROR("{}: moved aside to {} for inspection; the recovered records are kept in a new journal",
+                  j.string(), aside.string());
+      }
+      journal::write_snapshot(j, [&](const auto& emit) { write_msg_snapshot(emit, st.messages(), st.notifications()); });
+      // The reference's files are renamed only now that their content is on disk in the journal.
+      for (const fsys::path& f : {messages_file(), ntfs_file()})
+        if (!journal_mode && fsys::exists(f)) fsys::rename(f, f.string() + ".bak");
+      const auto policy = *journal::parse_fsync_policy(cfg.fsync);
+      auto w = std::make_unique<journal::Writer>(j, policy, std::chrono::milliseconds(cfg.fsync_interval_ms));
+      LOG_NOTE("message journal {} (fsync {})", j.string(), cfg.fsync);
+      return std::make_unique<MsgJournalFile>(std::move(w));
     } catch (const std::exception& e) {
-      LOG_ERROR("error saving messages: {}", e.what());
+      LOG_ERROR("message journal {}: {}", j.string(), e.what());
+      return nullptr;
+    }
+  }
+
+  // At stop everything the journal holds is flushed to disk; nothing needs saving (the journal is the store).
+  static void close_message_journal(Relay& relay) {
+    if (MsgJournalFile* j = relay.message_journal()) {
+      relay.message_journal()->writer().sync_now();
+      LOG_NOTE("undelivered messages: {}, kept in {}", relay.state().messages().total_messages(),
+               j->writer().path().string());
     }
   }
 
   // Loads smp-server-store.log into the state with the reference's start-up protocol and keeps it open for the
   // changes that follow (server-operations.md §4.2, §4.3). Unparsable lines and records that do not apply are
   // reported as the reference reports them and skipped.
-  void open_queue_store_log(ServerState& st) const {
+  // Applies one store log file to the state; services are collected for add_service.
+  void read_queue_store_log(const fsys::path& p, ServerState& st, std::vector<ServiceRec>& services) const {
+    std::set<Id> deleted;
+    storelog::read_lines(p, [&](std::string_view line) {
+      auto r = parse_store_log_record(line);
+      if (auto* e = std::get_if<std::string>(&r)) {
+        out(fmt::format("Error parsing log: {} - {}", *e, line));
+        return;
+      }
+      const std::string problem = apply_store_log_record(st.queues(), services, std::get<StoreLogRecord>(r), &deleted);
+      if (problem.empty()) return;
+      if (store_log_warning(problem))
+        LOG_WARN("{}", problem);
+      else
+        LOG_ERROR("{}", problem);
+    });
+  }
+
+  // Returns the open log (its descriptor joins the message journal's fsync policy).
+  std::shared_ptr<storelog::Writer> open_queue_store_log(ServerState& st) const {
     const fsys::path f = store_log_file();
     LOG_NOTE("restoring queues from file {}", f.string());
     std::vector<ServiceRec> services;
-    std::set<Id> deleted;
-    auto read = [&](const fsys::path& p) {
-      storelog::read_lines(p, [&](std::string_view line) {
-        auto r = parse_store_log_record(line);
-        if (auto* e = std::get_if<std::string>(&r)) {
-          out(fmt::format("Error parsing log: {} - {}", *e, line));
-          return;
-        }
-        const std::string problem = apply_store_log_record(st.queues(), services, std::get<StoreLogRecord>(r), &deleted);
-        if (problem.empty()) return;
-        if (store_log_warning(problem))
-          LOG_WARN("{}", problem);
-        else
-          LOG_ERROR("{}", problem);
-      });
-    };
+    auto read = [&](const fsys::path& p) { read_queue_store_log(p, st, services); };
     auto compact = [&](storelog::Writer& w) {
       write_compacted(st.queues(), services, [&](std::string_view line) { w.append(line); });
     };
     auto w = std::make_shared<storelog::Writer>(
         storelog::open_store_log(f, read, compact, std::chrono::system_clock::now()));
     for (auto& s : services) st.add_service(std::move(s));
-    st.store_log = [w](std::string_view line) {
+    st.store_log = [w](std::string_view line) -> std::string {
       try {
         w->append(line);
+        return {};
       } catch (const std::exception& e) {
-        LOG_ERROR("store log write failed: {}", e.what());
+        LOG_ERROR("STORE: store log, withLog, {}", e.what());
+        return std::string("store log, withLog, ") + e.what();
       }
     };
+    return w;
   }
   fsys::path msgs_file() const { return paths_.log / "smp-server-messages.log"; }
   fsys::path msgs_dir() const { return paths_.log / "messages"; }
@@ -743,6 +821,12 @@ class SmpCli {
       return 0;
     }
     if (file_exists && dir_exists) return exit_configure_msg_storage();
+    const std::string store_messages = src.opt_string("STORE_LOG", "store_messages").value_or("memory");
+    // Offline: queues are read from the store log without compacting it.
+    RelayConfig rc;
+    rc.msg_queue_quota = static_cast<size_t>(src.opt_int("STORE_LOG", "msg_queue_quota").value_or(128));
+    ServerState st(rc);
+    std::vector<ServiceRec> services;
     if (*cmd == "import") {
       if (dir_exists) {
         out(fmt::format("{} directory already exists.", msgs_dir().string()));
@@ -752,12 +836,66 @@ class SmpCli {
         out(fmt::format("{} file does not exist.", msgs_file().string()));
         return 1;
       }
-    } else if (file_exists) {
+      if (!cli::confirm_y(fmt::format("WARNING: message log file {} will be imported to journal directory {}",
+                                      msgs_file().string(), msgs_dir().string()))) {
+        out("Messages not imported");
+        return 1;
+      }
+      read_queue_store_log(store_log_file(), st, services);
+      auto r = restore_messages(msgs_file(), st.queues(), st.messages(), INT64_MIN, false);  // no expiration
+      if (!r.fatal.empty()) return 1;
+      for (const Id& rid : st.messages().queue_ids()) {
+        std::vector<Message> msgs;
+        st.messages().for_each_message(rid, [&](const Message& m) { msgs.push_back(m); });
+        write_journal_queue(msgs_dir(), rid, msgs);
+      }
+      fsys::rename(msgs_file(), msgs_file().string() + ".bak");
+      // The imported file was newer than our own journal, which would otherwise shadow the directories.
+      if (fsys::exists(journal_file())) {
+        fsys::rename(journal_file(), journal_file().string() + ".bak");
+        out(fmt::format("{} renamed to {}.bak", journal_file().string(), journal_file().string()));
+      }
+      out("Import completed");
+      LOG_NOTE("Messages stored: {}, expired: {}, queues: {}", r.stored, r.expired, st.messages().queue_ids().size());
+      out(store_messages == "journal" ? "store_messages set to `journal`"
+                                      : "store_messages set to `" + store_messages + "`, update it to `journal` in INI file");
+      return 0;
+    }
+    if (file_exists) {
       out(fmt::format("{} file already exists.", msgs_file().string()));
       return 1;
     }
-    out("Error: journal commands are not supported by this build yet.");
-    return 1;
+    const bool ours = fsys::exists(journal_file());
+    if (!cli::confirm_y(fmt::format("WARNING: {} {} will be exported to message log file {}",
+                                    ours ? "message journal" : "journal directory",
+                                    ours ? journal_file().string() : msgs_dir().string(), msgs_file().string()))) {
+      out("Journal not exported");
+      return 1;
+    }
+    read_queue_store_log(store_log_file(), st, services);
+    if (ours) {
+      const MsgReplayReport r = replay_msg_journal(journal_file(), st.messages(), st.notifications());
+      if (!r.read.clean()) LOG_WARN("{}: damaged; exporting the {} records that are intact", journal_file().string(),
+                                    r.read.records);
+    } else if (dir_exists) {
+      import_journal_dirs(st);
+    }
+    drop_orphans(st.queues(), st.messages(), st.notifications());
+    try {
+      LOG_NOTE("saving messages to file {}", msgs_file().string());
+      LOG_NOTE("messages saved: {}", save_messages(msgs_file(), st.messages()));
+      if (st.notifications().total()) {
+        LOG_NOTE("saving notifications to file {}", ntfs_file().string());
+        save_notifications(ntfs_file(), st.notifications());
+      }
+    } catch (const std::exception& e) {
+      LOG_ERROR("error exporting messages: {}", e.what());
+      return 1;
+    }
+    out("Export completed");
+    out(store_messages == "journal" ? "store_messages set to `journal`, update it to `memory` in INI file"
+                                    : "store_messages set to `memory`, start the server.");
+    return 0;
   }
 
   int database(const std::vector<std::string>& args) {
@@ -875,10 +1013,11 @@ class SmpCli {
     rt.inactive_ttl = std::chrono::seconds(cfg.inactive_clients.ttl);
     rt.inactive_check = std::chrono::seconds(cfg.inactive_clients.check_interval);
     auto relay = std::make_shared<Relay>(rc, RelayIdentity{}, rt);
-    // Queues (not yet messages) are kept in the reference's store log (server-operations.md §4.2, §4.3).
+    // Queues are kept in the reference's store log (server-operations.md §4.2, §4.3).
+    std::shared_ptr<storelog::Writer> queue_log;
     if (cfg.store_log || journal) {
       try {
-        open_queue_store_log(relay->state());
+        queue_log = open_queue_store_log(relay->state());
       } catch (const std::exception& e) {
         err(fmt::format("{}: {}", store_log_file().string(), e.what()));
         return 1;
@@ -889,11 +1028,60 @@ class SmpCli {
     tls_options.request_client_cert = cfg.accept_service_credentials;
     tls::CtxPtr ctx = cli::load_server_credentials(paths_.cfg, "SMP", tls_options);
     if (int rc2 = check_https_credentials(cfg.web)) return rc2;
-    const bool keep_messages = cfg.restore_messages && !journal;
-    if (keep_messages && !restore_saved_state(relay->state(), cfg, skip_warnings)) return 1;
+    // Messages are kept whenever queues are: in the durable journal (DECISIONS.md "Message storage").
+    if ((cfg.store_log && cfg.restore_messages) || journal) {
+      auto j = open_message_journal(relay->state(), cfg, journal, skip_warnings);
+      if (!j) return 1;
+      relay->set_message_journal(std::move(j));
+      // The fsync policy covers queue records too: a queue confirmed under `always` survives a power loss.
+      if (queue_log) {
+        journal::Writer* jw = &relay->message_journal()->writer();
+        jw->add_companion(queue_log->fd());
+        relay->state().store_log = [inner = std::move(relay->state().store_log), jw](std::string_view line) {
+          std::string e = inner(line);
+          if (e.empty()) jw->mark_written();
+          return e;
+        };
+      }
+    }
+    // The statistics backup (server-operations.md §5.2): read once the stores are loaded, written at stop
+    // (simplexmq: Server.hs restoreServerStats / saveServerStats).
+    const fsys::path stats_file = paths_.log / "smp-server-stats.log";
+    {
+      ServerStatsData fresh;
+      fresh.fromTime = std::time(nullptr);
+      relay->state().set_stats(std::move(fresh));
+    }
+    if (cfg.log_stats && fsys::exists(stats_file)) {
+      LOG_NOTE("restoring server stats from file {}", stats_file.string());
+      auto loaded = load_stats(stats_file);
+      if (auto* e = std::get_if<std::string>(&loaded)) {
+        LOG_NOTE("error restoring server stats: {}", *e);
+        return 1;
+      }
+      ServerStatsData d = std::get<ServerStatsData>(std::move(loaded));
+      const int64_t saved_queues = d.qCount, store_queues = static_cast<int64_t>(relay->state().queues().size());
+      d.qCount = store_queues;
+      relay->state().set_stats(std::move(d));
+      fsys::rename(stats_file, stats_file.string() + ".bak");
+      LOG_NOTE("server stats restored");
+      if (saved_queues != store_queues)
+        LOG_WARN("Queue count differs: stats: {}, store: {}", saved_queues, store_queues);
+    }
+    auto save_server_stats = [stats_file, on = cfg.log_stats](const ServerState& st) {
+      if (!on) return;
+      LOG_NOTE("saving server stats to file {}", stats_file.string());
+      try {
+        save_stats(stats_file, st.stats());
+        LOG_NOTE("server stats saved");
+      } catch (const std::exception& e) {
+        LOG_ERROR("error saving server stats: {}", e.what());
+      }
+    };
 
     if (maintenance) {
       out("Server started in 'maintenance' mode, exiting");
+      save_server_stats(relay->state());  // the reference saves its state on this exit too
       LOG_NOTE("Server stopped");
       return 0;
     }
@@ -907,7 +1095,10 @@ class SmpCli {
     net::Handler handler = [relay](net::ConnectionPtr conn) { return relay->serve(std::move(conn)); };
     cli::ServeHooks hooks{[relay](asio::io_context& io) { relay->start_housekeeping(io); },
                           [relay] { relay->stop(); },
-                          [this, relay, keep_messages] { save_state(relay->state(), keep_messages); }};
+                          [relay, save_server_stats] {
+                            close_message_journal(*relay);
+                            save_server_stats(relay->state());
+                          }};
     return cli::serve_until_signal(std::move(ctx), std::move(options), std::move(handler), std::move(hooks));
   }
 

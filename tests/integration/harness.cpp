@@ -29,17 +29,6 @@ using namespace std::chrono;
 fsys::path relay_binary() { return SR_RELAY_BINARY; }
 fsys::path fixtures_dir() { return SR_FIXTURES_DIR; }
 
-TempDir::TempDir() {
-  std::string tmpl = (fsys::temp_directory_path() / "sr-test-XXXXXX").string();
-  if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
-  path = tmpl;
-}
-
-TempDir::~TempDir() {
-  std::error_code ec;
-  fsys::remove_all(path, ec);
-}
-
 fsys::path symlink_as(const fsys::path& dir, const std::string& name) {
   fsys::path link = dir / name;
   std::error_code ec;
@@ -63,6 +52,8 @@ pid_t spawn(const std::vector<std::string>& argv, const Env& env, int in_fd, int
   pid_t pid = fork();
   if (pid < 0) throw std::runtime_error("fork failed");
   if (pid == 0) {
+    // The test runner ignores SIGPIPE; the server must start with the default disposition, as under systemd.
+    signal(SIGPIPE, SIG_DFL);
     dup2(in_fd >= 0 ? in_fd : open("/dev/null", O_RDONLY), 0);
     dup2(out_pipe[1], 1);
     dup2(err_pipe[1], 2);

@@ -13,20 +13,13 @@
 #include <string_view>
 #include <vector>
 
+#include "text_files.hpp"
+
 namespace sr::test {
 
 std::filesystem::path relay_binary();   // the built simplex-relay
 std::filesystem::path fixtures_dir();   // tests/fixtures
 
-// A fresh directory under /tmp, removed with everything in it on destruction.
-struct TempDir {
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  std::filesystem::path path;
-  std::filesystem::path operator/(const std::string& name) const { return path / name; }
-};
 
 // Creates <dir>/<name> → relay binary, for argv[0] dispatch (smp-server, xftp-server). Returns the link path.
 std::filesystem::path symlink_as(const std::filesystem::path& dir, const std::string& name);

@@ -545,7 +545,15 @@ TEST_CASE("journal and database commands", "[smp-cli]") {
   CHECK(contains(r.out, "Deleted all messages in journal " + (d.log / "messages").string() + "\n"));
   CHECK_FALSE(fsys::exists(d.log / "messages"));
 
-  r = d.smp({"journal", "export"});
+  // Export asks first; anything but `Y` leaves everything as it was.
+  r = d.smp({"journal", "export"}, "n\n");
   CHECK(r.exit_code == 1);
-  CHECK(r.out == "Error: journal commands are not supported by this build yet.\n");
+  CHECK(contains(r.out, "WARNING: journal directory " + (d.log / "messages").string() +
+                            " will be exported to message log file " + (d.log / "smp-server-messages.log").string()));
+  CHECK(contains(r.out, "Journal not exported"));
+  CHECK_FALSE(fsys::exists(d.log / "smp-server-messages.log"));
+  r = d.smp({"journal", "export"}, "Y\n");
+  CHECK(r.exit_code == 0);
+  CHECK(contains(r.out, "Export completed"));
+  CHECK(read_text(d.log / "smp-server-messages.log").empty());
 }

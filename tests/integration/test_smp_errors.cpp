@@ -378,3 +378,22 @@ TEST_CASE("SMP inactive clients: idle connections are closed, subscribed ones st
   std::this_thread::sleep_for(4s);
   expect<resp::PONG>(subscribed->request({}, cmd::PING{}));
 }
+
+TEST_CASE("SMP survives a subscriber that disconnects with events unread (no SIGPIPE)", "[smp-errors]") {
+  Relay relay;
+  auto snd = relay.connect();
+  QueueCreds q;
+  {
+    auto rcp = relay.connect();
+    q = rcp->create_queue(crypto::KeyAlg::Ed25519, true);
+    expect<resp::OK>(snd->send(q.snd_id, std::nullopt, text("unread")));
+    rcp->close();  // the MSG event is still in its socket: the server's next writes hit a reset connection
+  }
+  for (int i = 0; i < 3; ++i) {
+    std::this_thread::sleep_for(200ms);
+    expect<resp::PONG>(snd->request({}, cmd::PING{}));
+  }
+  CHECK(relay.proc->running());
+  auto again = relay.connect();
+  expect<resp::PONG>(again->request({}, cmd::PING{}));
+}

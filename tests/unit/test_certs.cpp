@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include "text_files.hpp"
+
 #include "core/certs.hpp"
 #include "core/tls.hpp"  // before the other OpenSSL headers (BoringSSL warning guard)
 
@@ -25,22 +27,11 @@ using sr::certs::CertError;
 using sr::certs::KeyAlg;
 using sr::tls::X509Ptr;
 
+using sr::test::TempDir;
+
 namespace {
 
 const stdfs::path kFixtures = SR_FIXTURES_DIR;
-
-struct TempDir {
-  stdfs::path path;
-  TempDir() {
-    std::string tmpl = (stdfs::temp_directory_path() / "sr-certs-XXXXXX").string();
-    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-    path = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    stdfs::remove_all(path, ec);
-  }
-};
 
 // Sets the umask for one test so file modes do not depend on the caller's shell.
 struct Umask {

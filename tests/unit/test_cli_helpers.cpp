@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+
+#include "text_files.hpp"
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -16,6 +18,8 @@
 
 namespace fsys = std::filesystem;
 using sr::cli::Exit;
+
+using sr::test::TempDir;
 
 namespace {
 
@@ -66,16 +70,6 @@ class Input {
  private:
   std::istringstream buf_;
   std::streambuf* saved_;
-};
-
-struct TempDir {
-  TempDir() {
-    std::string tmpl = (fsys::temp_directory_path() / "sr-cli-XXXXXX").string();
-    REQUIRE(mkdtemp(tmpl.data()) != nullptr);
-    path = tmpl;
-  }
-  ~TempDir() { fsys::remove_all(path); }
-  fsys::path path;
 };
 
 void write(const fsys::path& p, const std::string& text) { std::ofstream(p, std::ios::binary) << text; }

@@ -1,6 +1,8 @@
 // Typed configuration from INI and TOML (server-operations.md §3.2–§3.4, §3.6).
 #include <catch2/catch.hpp>
 
+#include "text_files.hpp"
+
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -16,6 +18,8 @@ using namespace sr;
 using config::ConfigError;
 using config::Source;
 using Catch::Matchers::Contains;
+
+using sr::test::TempDir;
 
 namespace {
 
@@ -174,22 +178,6 @@ void check_same(const xftp::XftpConfig& a, const xftp::XftpConfig& b) {
   check_same(a.inactive_clients, b.inactive_clients);
   check_same(a.web, b.web);
 }
-
-// A scratch directory removed at the end of the test.
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "sr-config-XXXXXX").string();
-    REQUIRE(mkdtemp(tmpl.data()) != nullptr);
-    path = tmpl;
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-  std::filesystem::path write(const std::string& name, std::string_view text) const {
-    auto p = path / name;
-    std::ofstream(p, std::ios::binary) << text;
-    return p;
-  }
-};
 
 }  // namespace
 

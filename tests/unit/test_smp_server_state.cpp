@@ -671,7 +671,10 @@ TEST_CASE("notifier service: NSUB associates queues, NSUBS counts them and recei
 TEST_CASE("every queue change is journaled: replaying the lines rebuilds the same store", "[smp-state]") {
   ServerState st(RelayConfig{});
   std::vector<std::string> lines;
-  st.store_log = [&](std::string_view l) { lines.emplace_back(l); };
+  st.store_log = [&](std::string_view l) {
+    lines.emplace_back(l);
+    return std::string();
+  };
   Conn rcp(st, 1, 18), snd(st, 2, 18);
   Queue a = create(rcp);
   as<resp::OK>(snd.cmd(a.sid, cmd::SKEY{crypto::public_key(a.snd_key)}, a.snd_key));
@@ -707,7 +710,10 @@ TEST_CASE("every queue change is journaled: replaying the lines rebuilds the sam
 TEST_CASE("a queue's first use on a new day is journaled once as TIME", "[smp-state]") {
   ServerState st(RelayConfig{});
   std::vector<std::string> lines;
-  st.store_log = [&](std::string_view l) { lines.emplace_back(l); };
+  st.store_log = [&](std::string_view l) {
+    lines.emplace_back(l);
+    return std::string();
+  };
   Conn rcp(st, 1, 18);
   Queue q = create(rcp, false);
   lines.clear();
@@ -721,4 +727,206 @@ TEST_CASE("a queue's first use on a new day is journaled once as TIME", "[smp-st
   }
   REQUIRE(lines.size() == 1);
   CHECK(lines[0] == "TIME " + base64url_encode(q.rid) + " " + std::to_string(tomorrow / 86400 * 86400));
+}
+
+// The reference's counters (server-operations.md §5.2; simplexmq Server.hs), counted where it counts them.
+TEST_CASE("stats: queue, message and subscription counters follow the commands", "[stats]") {
+  RelayConfig cfg;
+  cfg.msg_queue_quota = 1;
+  ServerState st(cfg);
+  Conn rcp(st, 1, 18), snd(st, 2, 18), getter(st, 3, 18), other(st, 4, 18);
+  const ServerStatsData& s = st.stats();
+  auto ntf_key = ed25519_key();
+  auto ntf_dh = crypto::x25519_generate();
+  Queue q = create(rcp);  // subscribed at creation
+  Queue q2 = create(rcp, false, QueueReqData{}, NewNtfCreds{crypto::public_key(ntf_key), x25519_pub(ntf_dh)});
+  CHECK(s.qCreated == 2);
+  CHECK(s.qCount == 2);
+  CHECK(s.ntfNewCreated == 1);
+
+  as<resp::OK>(snd.cmd(q.sid, cmd::SKEY{crypto::public_key(q.snd_key)}, q.snd_key));
+  as<resp::OK>(snd.cmd(q.sid, cmd::SKEY{crypto::public_key(q.snd_key)}, q.snd_key));  // a retry counts again
+  CHECK(s.qSecured == 2);
+
+  CHECK(is_err(snd.cmd(q.sid, cmd::SEND{false, text("x")}), ErrorType::Kind::AUTH));  // unsigned
+  CHECK(s.msgSentAuth == 1);
+  as<resp::OK>(snd.cmd(q.sid, cmd::SEND{false, text("1")}, q.snd_key));
+  CHECK(is_err(snd.cmd(q.sid, cmd::SEND{true, text("2")}, q.snd_key), ErrorType::Kind::QUOTA));
+  CHECK(s.msgSentQuota == 1);
+  CHECK(is_err(snd.cmd(q.sid, cmd::SEND{false, Bytes(16049, 'x')}, q.snd_key), ErrorType::Kind::LARGE_MSG));
+  CHECK(s.msgSentLarge == 1);
+  CHECK(s.msgSent == 1);
+  auto m = as<resp::MSG>(rcp.events().at(0).response);
+  m = as<resp::MSG>(rcp.cmd(q.rid, cmd::ACK{m.msg_id}, q.rcv_key));  // the quota marker follows
+  CHECK(open_msg(q, m).quota);
+  as<resp::OK>(rcp.cmd(q.rid, cmd::ACK{m.msg_id}, q.rcv_key));
+  CHECK(s.msgRecv == 1);  // the marker is not a received message
+  as<resp::OK>(snd.cmd(q.sid, cmd::SEND{true, text("3")}, q.snd_key));
+  CHECK(s.msgSent == 2);
+  CHECK(s.msgSentNtf == 1);  // counted although the queue has no notifier
+  m = as<resp::MSG>(rcp.events().at(0).response);
+  as<resp::OK>(rcp.cmd(q.rid, cmd::ACK{m.msg_id}, q.rcv_key));
+  CHECK(s.msgRecv == 2);
+  CHECK(s.msgRecvNtf == 1);
+  CHECK(s.msgRecvGet == 0);
+  const int64_t h = hash_queue_id(*to_id(q.rid));
+  CHECK(s.activeQueues.day == std::set<int64_t>{h});
+  CHECK(s.activeQueues.month == std::set<int64_t>{h});
+  CHECK(s.activeQueuesNtf.week == std::set<int64_t>{h});
+
+  // SUB: a repeat on the same connection, the wrong key, GET on a subscribed queue.
+  as<resp::SOK>(rcp.cmd(q.rid, cmd::SUB{}, q.rcv_key));
+  CHECK(s.qSubDuplicate == 1);
+  CHECK(is_err(rcp.cmd(q.rid, cmd::SUB{}, q.snd_key), ErrorType::Kind::AUTH));
+  CHECK(s.qSubAuth == 1);
+  CHECK(err_of(rcp.cmd(q.rid, cmd::GET{}, q.rcv_key)) == ErrorType::command(CmdError::PROHIBITED));
+  CHECK(s.msgGetProhibited == 1);
+
+  // GET: a message, the same message again before ACK, nothing after it.
+  as<resp::OK>(snd.cmd(q2.sid, cmd::SEND{false, text("g")}));
+  CHECK(is_err(getter.cmd(q2.rid, cmd::GET{}, q2.snd_key), ErrorType::Kind::AUTH));
+  CHECK(s.msgGetAuth == 1);
+  as<resp::MSG>(getter.cmd(q2.rid, cmd::GET{}, q2.rcv_key));
+  m = as<resp::MSG>(getter.cmd(q2.rid, cmd::GET{}, q2.rcv_key));
+  CHECK(s.msgGet == 1);
+  CHECK(s.msgGetDuplicate == 1);
+  as<resp::OK>(getter.cmd(q2.rid, cmd::ACK{m.msg_id}, q2.rcv_key));
+  CHECK(s.msgRecv == 3);
+  CHECK(s.msgRecvGet == 1);
+  as<resp::OK>(getter.cmd(q2.rid, cmd::GET{}, q2.rcv_key));
+  CHECK(s.msgGetNoMsg == 1);
+  CHECK(err_of(getter.cmd(q2.rid, cmd::SUB{}, q2.rcv_key)) == ErrorType::command(CmdError::PROHIBITED));
+  CHECK(s.qSubProhibited == 1);
+
+  // A new subscription counts when it delivers a message; taking it over sends END.
+  as<resp::SOK>(other.cmd(q2.rid, cmd::SUB{}, q2.rcv_key));
+  CHECK(s.qSub == 0);  // nothing to deliver
+  as<resp::OK>(snd.cmd(q2.sid, cmd::SEND{false, text("s")}));
+  as<resp::SOK>(rcp.cmd(q2.rid, cmd::SUB{}, q2.rcv_key));
+  CHECK(s.qSub == 1);
+  CHECK(std::holds_alternative<resp::END>(other.events().back().response));
+  CHECK(s.qSubEnd == 1);
+  CHECK(s.qSubEndB == 1);
+
+  // OFF makes SEND an AUTH error; deletes are counted by whether the queue was secured.
+  as<resp::OK>(rcp.cmd(q2.rid, cmd::OFF{}, q2.rcv_key));
+  CHECK(is_err(snd.cmd(q2.sid, cmd::SEND{false, text("x")}), ErrorType::Kind::AUTH));
+  CHECK(s.msgSentAuth == 2);
+  as<resp::OK>(rcp.cmd(q.rid, cmd::DEL{}, q.rcv_key));
+  as<resp::OK>(rcp.cmd(q2.rid, cmd::DEL{}, q2.rcv_key));
+  CHECK(s.qDeletedSecured == 1);
+  CHECK(s.qDeletedNew == 1);
+  CHECK(s.qDeletedAll == 2);
+  CHECK(s.qCount == 0);
+}
+
+TEST_CASE("stats: notifier, blocking, expiry and batch counters", "[stats]") {
+  RelayConfig cfg;
+  cfg.message_ttl = 100;
+  cfg.ntf_ttl = 100;
+  ServerState st(cfg);
+  Conn rcp(st, 1, 18), snd(st, 2, 18), ntf(st, 3, 18);
+  const ServerStatsData& s = st.stats();
+  Queue q = create(rcp, false);
+  auto ntf_key = ed25519_key();
+  auto ntf_dh = crypto::x25519_generate();
+  auto nid = as<resp::NID>(rcp.cmd(q.rid, cmd::NKEY{crypto::public_key(ntf_key), x25519_pub(ntf_dh)}, q.rcv_key));
+  CHECK(s.ntfCreated == 1);
+  CHECK(is_err(ntf.cmd(nid.notifier_id, cmd::NSUB{}, q.rcv_key), ErrorType::Kind::AUTH));
+  CHECK(s.ntfSubAuth == 1);
+  as<resp::SOK>(ntf.cmd(nid.notifier_id, cmd::NSUB{}, ntf_key));
+  as<resp::SOK>(ntf.cmd(nid.notifier_id, cmd::NSUB{}, ntf_key));
+  CHECK(s.ntfSub == 1);
+  CHECK(s.ntfSubDuplicate == 1);
+  as<resp::OK>(snd.cmd(q.sid, cmd::SEND{true, text("a")}));
+  as<resp::OK>(snd.cmd(q.sid, cmd::SEND{true, text("b")}));
+  CHECK(st.deliver_notifications() == 2);
+  CHECK(s.msgNtfs == 2);
+  CHECK(s.msgNtfsB == 1);  // one block to one connection
+  as<resp::OK>(snd.cmd(q.sid, cmd::SEND{true, text("c")}));
+  CHECK(st.expire_notifications(kNow + 101) == 1);
+  CHECK(s.msgNtfExpired == 1);
+  CHECK(st.expire_messages(kNow + 101) == 3);
+  CHECK(s.msgExpired == 3);
+  as<resp::OK>(rcp.cmd(q.rid, cmd::NDEL{}, q.rcv_key));
+  as<resp::OK>(rcp.cmd(q.rid, cmd::NDEL{}, q.rcv_key));  // no notifier left: not counted
+  CHECK(s.ntfDeleted == 1);
+  CHECK(s.qSubEnd == 1);  // DELD to the notifier subscriber
+
+  // Blocking counts queues that were active; SEND to a blocked queue has its own counter.
+  BlockingInfo info{BlockingInfo::Reason::spam, false, std::nullopt};
+  REQUIRE(st.block_queue(*to_id(q.rid), info));
+  REQUIRE(st.block_queue(*to_id(q.rid), info));
+  CHECK(s.qBlocked == 1);
+  CHECK(is_err(snd.cmd(q.sid, cmd::SEND{false, text("x")}), ErrorType::Kind::BLOCKED));
+  CHECK(s.msgSentBlock == 1);
+  REQUIRE(st.unblock_queue(*to_id(q.rid)));
+
+  // A block of several recipient commands counts once, by its first command; a single one or a mixed block
+  // does not.
+  Queue q2 = create(rcp, false);
+  auto items = [&](std::vector<std::pair<Bytes, Command>> cmds, const crypto::PrivateKey& key) {
+    std::vector<Bytes> raw;
+    for (auto& [entity, c] : cmds) raw.push_back(rcp.tx(crypto::random_bytes(24), entity, c, key));
+    return raw;
+  };
+  auto run = [&](const std::vector<Bytes>& raw) {
+    std::vector<ByteView> v(raw.begin(), raw.end());
+    st.process_batch(rcp.cs, v, kNow);
+    rcp.cs.outbox.clear();
+  };
+  run(items({{q.rid, cmd::SUB{}}}, q.rcv_key));
+  run(items({{q.rid, cmd::SUB{}}, {q2.rid, cmd::SUB{}}}, q.rcv_key));
+  run(items({{q.rid, cmd::SUB{}}, {q.sid, cmd::SEND{false, text("x")}}}, q.rcv_key));
+  CHECK(s.qSubAllB == 1);
+  CHECK(s.qSubAuth == 1);  // q2's SUB signed with q's key: each item is still processed
+  run(items({{q.rid, cmd::NDEL{}}, {q.rid, cmd::QUE{}}}, q.rcv_key));
+  CHECK(s.ntfDeletedB == 1);
+  run(items({{q.rid, cmd::DEL{}}, {q2.rid, cmd::DEL{}}}, q.rcv_key));
+  CHECK(s.qDeletedAllB == 1);
+  CHECK(s.qDeletedAll == 1);
+}
+
+TEST_CASE("stats: a daily period resets its counters, the week set on Mondays, the month set on the 1st",
+          "[stats]") {
+  ServerState st(RelayConfig{});
+  Conn rcp(st, 1, 18), snd(st, 2, 18);
+  ServerStatsData init;
+  init.fromTime = kNow;
+  init.rcvServices.assocNew = 2;
+  st.set_stats(init);
+  Queue q = create(rcp, false);
+  as<resp::OK>(snd.cmd(q.sid, cmd::SEND{false, text("a")}));
+  const std::set<int64_t> one{hash_queue_id(*to_id(q.rid))};
+  constexpr int64_t kWed = 19676 * 86400;     // 2023-11-15, the first midnight after kNow
+  constexpr int64_t kMon = 19681 * 86400;     // 2023-11-20
+  constexpr int64_t kFirst = 19692 * 86400;   // 2023-12-01, a Friday
+
+  StatsPeriod p = st.roll_stats_period(kWed);
+  CHECK(p.data.fromTime == kNow);
+  CHECK(p.data.qCreated == 1);
+  CHECK(p.data.msgSent == 1);
+  CHECK(p.data.activeQueues.day == one);
+  CHECK_FALSE(p.week_ended);
+  CHECK_FALSE(p.month_ended);
+  const ServerStatsData& s = st.stats();
+  CHECK(s.fromTime == kWed);
+  CHECK(s.qCreated == 0);
+  CHECK(s.msgSent == 0);
+  CHECK(s.qCount == 1);  // a gauge
+  CHECK(s.rcvServices.assocNew == 2);  // cumulative
+  CHECK(s.activeQueues.day.empty());
+  CHECK(s.activeQueues.week == one);
+  CHECK(s.activeQueues.month == one);
+
+  p = st.roll_stats_period(kMon);
+  CHECK(p.week_ended);
+  CHECK(p.data.activeQueues.week == one);
+  CHECK(s.activeQueues.week.empty());
+  CHECK(s.activeQueues.month == one);
+
+  p = st.roll_stats_period(kFirst);
+  CHECK_FALSE(p.week_ended);
+  CHECK(p.month_ended);
+  CHECK(s.activeQueues.month.empty());
 }

@@ -2,16 +2,21 @@
 // load semantics and the compacted output.
 #include <catch2/catch.hpp>
 
+#include <fstream>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "smp/msg_log.hpp"
+#include "text_files.hpp"
 #include "smp/store_log_records.hpp"
 
 using namespace sr;
 using namespace sr::smp;
 
 namespace {
+
+bool contains_text(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
 // Lines copied verbatim from server-operations.md §4.2 and §4.7.
 const std::vector<std::string> kSpec42Log = {
@@ -427,8 +432,56 @@ TEST_CASE("saved message lines in the reference's v3 format", "[smp-storelog]") 
   REQUIRE(std::holds_alternative<sr::smp::MsgLogLine>(xf));
   CHECK(std::get<sr::smp::MsgLogLine>(xf).msg.notification);
 
-  for (const char* bad : {"UvImZaYMEtKJGF2VDuiBNgkWb2sRPReN 5t7H89-uzI9kZWZkGnuiZg8wEfw1cCkc 1 flags=F aGk=",
+  for (const char* bad : {"UvImZaYMEtKJGF2VDuiBNgkWb2sRPReN 5t7H89-uzI9kZWZkGnuiZg8wEfw1cCkc 1 quota",
                           "v3 UvImZaYMEtKJGF2VDuiBNgkWb2sRPReN 5t7H89-uzI9kZWZkGnuiZg8wEfw1cCkc x flags=F aGk=",
                           "v3 short 5t7H89-uzI9kZWZkGnuiZg8wEfw1cCkc 1 flags=F aGk=", "v3 UvImZaYMEtKJGF2VDu"})
     CHECK(std::holds_alternative<std::string>(sr::smp::parse_msg_log_line(bad)));
+}
+
+TEST_CASE("saved message lines of the pre-2024 unprefixed form are decrypted with the queue's secret",
+          "[smp-storelog]") {
+  // simplexmq before c179073 wrote `<rid> <msg id> <time> flags=<f> <body>`, the body boxed for the recipient with
+  // the queue's DH secret and the message id as nonce; the reference decrypted it when it read such a file.
+  QueueStore store;
+  std::vector<ServiceRec> services;
+  auto create = parse_store_log_record(kSpec42Log[0]);
+  REQUIRE(std::holds_alternative<StoreLogRecord>(create));
+  REQUIRE(apply_store_log_record(store, services, std::get<StoreLogRecord>(create)).empty());
+  const Id rid = *to_id(*base64url_decode("UvImZaYMEtKJGF2VDuiBNgkWb2sRPReN"));
+  const Bytes mid = *base64url_decode("5t7H89-uzI9kZWZkGnuiZg8wEfw1cCkc");
+  crypto::Nonce nonce;
+  std::copy(mid.begin(), mid.end(), nonce.begin());
+  const crypto::Key32 secret = store.by_recipient(rid)->rcv_dh_secret;
+  const Bytes inner = {'s', 'e', 'a', 'l', 'e', 'd'};
+  const Bytes box = *crypto::box_seal_padded(secret, nonce, inner, 64);
+  const std::string line = "UvImZaYMEtKJGF2VDuiBNgkWb2sRPReN 5t7H89-uzI9kZWZkGnuiZg8wEfw1cCkc 1748790123 flags=T " +
+                           base64url_encode(box);
+  auto parsed = parse_msg_log_line(line);
+  REQUIRE(std::holds_alternative<MsgLogLine>(parsed));
+  CHECK(std::get<MsgLogLine>(parsed).v1);
+
+  sr::test::TempDir dir;
+  const auto f = dir / "smp-server-messages.log";
+  {
+    std::ofstream(f) << line << "\n";
+  }
+  MsgStore msgs;
+  auto r = restore_messages(f, store, msgs, 0, false);
+  CHECK(r.fatal.empty());
+  CHECK(r.stored == 1);
+  const Message* m = msgs.peek(rid);
+  REQUIRE(m);
+  CHECK(m->body == inner);
+  CHECK(m->ts == 1748790123);
+  CHECK(m->notification);
+  // Re-saved in today's v3 form.
+  CHECK(encode_msg_log_line(rid, *m).rfind("v3 UvImZaYMEtKJGF2VDuiBNgkWb2sRPReN 5t7H89", 0) == 0);
+
+  // A body that does not open with the queue's secret stops the restore, as in the reference.
+  {
+    std::ofstream(f) << "UvImZaYMEtKJGF2VDuiBNgkWb2sRPReN 5t7H89-uzI9kZWZkGnuiZg8wEfw1cCkc 1748790123 flags=T "
+                     << base64url_encode(Bytes(64, 7)) << "\n" << line << "\n";
+  }
+  MsgStore msgs2;
+  CHECK(contains_text(restore_messages(f, store, msgs2, 0, false).fatal, "v1 message decryption error"));
 }

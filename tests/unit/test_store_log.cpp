@@ -14,16 +14,9 @@ using sr::test::write_text;
 namespace fsys = std::filesystem;
 using namespace std::chrono;
 
-namespace {
+using sr::test::TempDir;
 
-struct TmpDir {
-  fsys::path path;
-  TmpDir() {
-    char tmpl[] = "/tmp/sr-storelog-XXXXXX";
-    path = mkdtemp(tmpl);
-  }
-  ~TmpDir() { fsys::remove_all(path); }
-};
+namespace {
 
 TimePoint at(int64_t secs) { return TimePoint(seconds(secs)); }
 
@@ -67,7 +60,7 @@ TEST_CASE("ISO-8601 backup names have the reference's canonical form", "[storelo
 }
 
 TEST_CASE("store log: created when absent, compacted at start with a timed backup", "[storelog]") {
-  TmpDir d;
+  TempDir d;
   const fsys::path f = d.path / "smp-server-store.log";
   {
     Toy t;
@@ -89,7 +82,7 @@ TEST_CASE("store log: created when absent, compacted at start with a timed backu
 }
 
 TEST_CASE("store log: an interrupted compaction restarts from F.start and keeps F as F.bak", "[storelog]") {
-  TmpDir d;
+  TempDir d;
   const fsys::path f = d.path / "smp-server-store.log";
   write_text(d.path / "smp-server-store.log.start", "x\ny\n");
   write_text(f, "x\n");  // the half-written compacted file
@@ -102,7 +95,7 @@ TEST_CASE("store log: an interrupted compaction restarts from F.start and keeps 
 }
 
 TEST_CASE("store log: a torn last line reaches the reader as it is", "[storelog]") {
-  TmpDir d;
+  TempDir d;
   const fsys::path f = d.path / "smp-server-store.log";
   write_text(f, "complete\ntorn-with-no-newl");
   Toy t;
@@ -111,7 +104,7 @@ TEST_CASE("store log: a torn last line reaches the reader as it is", "[storelog]
 }
 
 TEST_CASE("store log backups: a day of backups, then the newest 3 older ones, then 21 days", "[storelog]") {
-  TmpDir d;
+  TempDir d;
   const fsys::path f = d.path / "file-server-store.log";
   const TimePoint now = at(1748736000);
   auto backup = [&](TimePoint t) {
