@@ -4,6 +4,9 @@
 // Modes:
 //   messages (default)  per queue: recipient subscribed (NEW), sender secures it (SKEY), then a closed loop of
 //                       SEND -> MSG (recipient) -> ACK; latency = SEND written .. MSG received.
+//   --proxied           the same loops with every sender command (SKEY, SEND) routed through the server as a
+//                       proxy (PRXY once per sender connection, then PFWD) to a destination relay (--dest, by
+//                       default the server itself), where the recipients are.
 //   --ping-only         PING -> PONG round trips (one full block each way), for transport comparisons.
 //   --nats URL          the same closed loops as --ping-only, as NATS request/reply (libnats, TLS) through a
 //                       responder connection in this process; built only when libnats is found.
@@ -57,6 +60,13 @@ struct Config {
   int concurrency = 64;  // --idle: handshakes in flight
   int batch = 128;       // --subs: commands per request_batch
   std::string nats_url;
+  // --proxied: senders use `host:port` as the proxy; recipients connect to the destination.
+  bool proxied = false;
+  std::string dest_host;
+  uint16_t dest_port = 0;
+  Bytes dest_key_hash;
+  std::optional<std::string> proxy_auth;  // PRXY basic auth (the proxy's create_password)
+  int64_t dest_pid = 0;                   // the destination's pid when it is another process
 };
 
 // VmRSS in KiB, or -1.
@@ -167,6 +177,7 @@ struct Pair {
   std::unique_ptr<SmpClient> snd;
   std::vector<std::unique_ptr<Queue>> queues;
   std::map<Bytes, Queue*> by_rcv_id;
+  std::optional<ProxiedRelay> relay;  // --proxied: the destination's session through the sender's server
   bool stop = false;
 #ifdef SR_BENCH_NATS
   std::unique_ptr<NatsPair> nats;
@@ -194,7 +205,10 @@ asio::awaitable<void> connect_pair(const Config& cfg, Pair& p, bool both) {
   auto ex = co_await asio::this_coro::executor;
   const ClientOptions options;  // not a default argument: GCC 12 miscompiles those in co_await expressions
   p.rcv = std::make_unique<SmpClient>(ex);
-  co_await p.rcv->connect(cfg.host, cfg.port, cfg.key_hash, options);
+  if (cfg.proxied)
+    co_await p.rcv->connect(cfg.dest_host, cfg.dest_port, cfg.dest_key_hash, options);
+  else
+    co_await p.rcv->connect(cfg.host, cfg.port, cfg.key_hash, options);
   if (both) {
     p.snd = std::make_unique<SmpClient>(ex);
     co_await p.snd->connect(cfg.host, cfg.port, cfg.key_hash, options);
@@ -222,10 +236,33 @@ asio::awaitable<void> route_events(Pair& p, Stats& stats) {
   }
 }
 
+// PRXY on the sender's connection, PKEY checked against the destination's key hash as an app checks it.
+asio::awaitable<void> connect_relay(const Config& cfg, Pair& p) {
+  cmd::SMPServer dest{{cfg.dest_host}, std::to_string(cfg.dest_port), cfg.dest_key_hash};
+  std::optional<std::string> basic_auth = cfg.proxy_auth;
+  std::optional<Clock::duration> timeout;
+  Response r = co_await p.snd->proxy_relay(std::move(dest), std::move(basic_auth), timeout);
+  auto relay = proxied_relay(expect<resp::PKEY>(std::move(r), "PRXY"), cfg.dest_key_hash);
+  if (!relay) throw ClientError("PRXY: PKEY does not check against the destination's key hash");
+  p.relay = std::move(*relay);
+}
+
+// A sender command: on the sender's connection, or forwarded in PFWD (the inner reply is returned).
+asio::awaitable<Response> sender_request(Pair& p, const Bytes& snd_id, Command c, ClientAuth auth) {
+  std::optional<Clock::duration> timeout;
+  if (p.relay) {
+    Response r = co_await p.snd->proxied_request(*p.relay, snd_id, std::move(c), std::move(auth), timeout);
+    co_return r;
+  }
+  Response r = co_await p.snd->request(snd_id, std::move(c), std::move(auth), timeout);
+  co_return r;
+}
+
 Mode messages_mode(Stats& stats) {
   Mode m;
   m.setup = [&stats](const Config& cfg, Pair& p) -> asio::awaitable<void> {
     co_await connect_pair(cfg, p, true);
+    if (cfg.proxied) co_await connect_relay(cfg, p);
     for (int i = 0; i < cfg.queues; ++i) {
       auto q = std::make_unique<Queue>();
       q->creds.rcv_auth = generate_auth_key(cfg.auth);
@@ -245,7 +282,7 @@ Mode messages_mode(Stats& stats) {
       q->sender = generate_auth_key(cfg.auth);
       Command skey = cmd::SKEY{q->sender.pub};
       ClientAuth snd_auth = signed_by(q->sender.priv);
-      r = co_await p.snd->request(q->creds.snd_id, std::move(skey), std::move(snd_auth));
+      r = co_await sender_request(p, q->creds.snd_id, std::move(skey), std::move(snd_auth));
       expect<resp::OK>(std::move(r), "SKEY");
       p.by_rcv_id[q->creds.rcv_id] = q.get();
       p.queues.push_back(std::move(q));
@@ -263,7 +300,7 @@ Mode messages_mode(Stats& stats) {
       const auto t0 = Clock::now();
       Command send = cmd::SEND{false, body};
       ClientAuth snd_auth = signed_by(q.sender.priv);
-      Response r = co_await p.snd->request(q.creds.snd_id, std::move(send), std::move(snd_auth));
+      Response r = co_await sender_request(p, q.creds.snd_id, std::move(send), std::move(snd_auth));
       expect<resp::OK>(std::move(r), "SEND");
       auto msg = co_await q.mailbox.pop(std::chrono::seconds(10));
       if (!msg) throw ClientError("MSG not received within 10 s");
@@ -423,7 +460,7 @@ int run(const Config& cfg, bool ping) {
   const auto s0 = Clock::now();
   run_all(io, pairs.size(), [&](size_t i) { return mode.setup(cfg, pairs[i]); }, stats);
   fmt::print("setup: {} connection(s){}, {} {} each, {:.0f} ms\n", pairs.size(),
-             nats ? " + 1 responder" : ping ? "" : " x2", cfg.queues, ping || nats ? "loop(s)" : "queue(s)",
+             nats ? " + 1 responder" : ping ? "" : cfg.proxied ? " x2 (senders via the proxy)" : " x2", cfg.queues, ping || nats ? "loop(s)" : "queue(s)",
              Ms(Clock::now() - s0).count());
   if (stats.errors) {
     fmt::print(stderr, "setup failed ({} errors), first: {}\n", stats.errors, stats.first_error);
@@ -433,6 +470,7 @@ int run(const Config& cfg, bool ping) {
 
   const size_t per = static_cast<size_t>(cfg.queues);
   const double server_cpu0 = cfg.rss_pid ? cpu_seconds(cfg.rss_pid) : 0, own_cpu0 = cpu_seconds(getpid());
+  const double dest_cpu0 = cfg.dest_pid ? cpu_seconds(cfg.dest_pid) : 0;
   const auto t0 = Clock::now();
   const auto end = t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(cfg.duration));
   run_all(io, pairs.size() * per,
@@ -444,13 +482,19 @@ int run(const Config& cfg, bool ping) {
     const double server_cpu = (cpu_seconds(cfg.rss_pid) - server_cpu0) / secs;
     fmt::print("server CPU {:.0f}% of a core, generator CPU {:.0f}%; per server core: {:.0f} /s\n",
                100 * server_cpu, 100 * own_cpu, static_cast<double>(stats.ops) / secs / server_cpu);
+    if (cfg.dest_pid) {
+      // A separate destination: the relay work of a message is split over two processes.
+      const double dest_cpu = (cpu_seconds(cfg.dest_pid) - dest_cpu0) / secs;
+      fmt::print("destination CPU {:.0f}% of a core; per core of proxy + destination: {:.0f} /s\n", 100 * dest_cpu,
+                 static_cast<double>(stats.ops) / secs / (server_cpu + dest_cpu));
+    }
   } else {
     fmt::print("generator CPU {:.0f}%\n", 100 * own_cpu);
   }
 
   if (cfg.rss_pid) fmt::print("server VmRSS after: {}\n", vm_rss(cfg.rss_pid).value_or("?"));
   fmt::print("{}: {} in {:.2f} s = {:.0f} /s; latency ms p50 {:.3f} p99 {:.3f} max {:.3f}; errors {}\n",
-             nats ? "NATS request/reply" : ping ? "PING/PONG" : "SEND/MSG/ACK", stats.ops, secs, static_cast<double>(stats.ops) / secs,
+             nats ? "NATS request/reply" : ping ? "PING/PONG" : cfg.proxied ? "SEND/MSG/ACK via proxy" : "SEND/MSG/ACK", stats.ops, secs, static_cast<double>(stats.ops) / secs,
              stats.percentile(0.50), stats.percentile(0.99), stats.percentile(1.0), stats.errors);
   if (stats.errors) fmt::print(stderr, "first error: {}\n", stats.first_error);
 
@@ -680,6 +724,12 @@ int main(int argc, char** argv) {
     ("concurrency", "--idle/--subs: handshakes in flight", cxxopts::value<int>()->default_value("64"))
     ("batch", "--subs: commands per batch", cxxopts::value<int>()->default_value("128"))
     ("rss-pid", "print VmRSS of this process (the server) before and after", cxxopts::value<int64_t>())
+    ("proxied", "messages mode with every sender command forwarded through the server (PRXY, PFWD)")
+    ("dest", "--proxied: destination relay host:port (default: the server itself)", cxxopts::value<std::string>())
+    ("dest-fingerprint", "--proxied: the destination's key hash (base64url)", cxxopts::value<std::string>())
+    ("dest-cfg", "--proxied: the destination's config dir: read its fingerprint file", cxxopts::value<std::string>())
+    ("proxy-auth", "--proxied: PRXY basic auth (the proxy's create_password)", cxxopts::value<std::string>())
+    ("dest-pid", "--proxied: the destination's pid, for its CPU use", cxxopts::value<int64_t>())
     ("h,help", "this help");
   try {
     auto r = opts.parse(argc, argv);
@@ -707,20 +757,48 @@ int main(int argc, char** argv) {
     }
     cfg.host = r["host"].as<std::string>();
     cfg.port = r["port"].as<uint16_t>();
-    std::string fp;
-    if (r.count("fingerprint")) {
-      fp = r["fingerprint"].as<std::string>();
-    } else if (r.count("cfg")) {
-      std::ifstream in(r["cfg"].as<std::string>() + "/fingerprint");
-      std::getline(in, fp);
-    }
-    fp.erase(fp.find_last_not_of(" \r\n\t") + 1);
-    auto kh = base64url_decode(fp);
-    if (!kh || kh->size() != 32) {
+    // --fingerprint, else the fingerprint file of --cfg; nullopt when neither gives a 32-byte hash.
+    auto key_hash = [&](const char* fp_opt, const char* cfg_opt) -> std::optional<Bytes> {
+      std::string fp;
+      if (r.count(fp_opt)) {
+        fp = r[fp_opt].as<std::string>();
+      } else if (r.count(cfg_opt)) {
+        std::ifstream in(r[cfg_opt].as<std::string>() + "/fingerprint");
+        std::getline(in, fp);
+      }
+      fp.erase(fp.find_last_not_of(" \r\n\t") + 1);
+      auto kh = base64url_decode(fp);
+      if (!kh || kh->size() != 32) return std::nullopt;
+      return kh;
+    };
+    auto kh = key_hash("fingerprint", "cfg");
+    if (!kh) {
       std::cerr << "smp-load: give --fingerprint <base64url key hash> or --cfg <server config dir>\n";
       return 2;
     }
     cfg.key_hash = *kh;
+    cfg.proxied = r.count("proxied") > 0;
+    cfg.dest_host = cfg.host;
+    cfg.dest_port = cfg.port;
+    cfg.dest_key_hash = cfg.key_hash;
+    if (r.count("dest")) {
+      const auto d = r["dest"].as<std::string>();
+      const auto colon = d.rfind(':');
+      if (colon == std::string::npos) {
+        std::cerr << "smp-load: --dest is host:port\n";
+        return 2;
+      }
+      cfg.dest_host = d.substr(0, colon);
+      cfg.dest_port = static_cast<uint16_t>(std::stoul(d.substr(colon + 1)));
+      auto dkh = key_hash("dest-fingerprint", "dest-cfg");
+      if (!dkh) {
+        std::cerr << "smp-load: --dest needs --dest-fingerprint or --dest-cfg\n";
+        return 2;
+      }
+      cfg.dest_key_hash = *dkh;
+    }
+    if (r.count("proxy-auth")) cfg.proxy_auth = r["proxy-auth"].as<std::string>();
+    if (r.count("dest-pid")) cfg.dest_pid = r["dest-pid"].as<int64_t>();
     cfg.connections = std::max(1, r["connections"].as<int>());
     cfg.queues = std::max(1, r["queues"].as<int>());
     cfg.messages = r["messages"].as<int64_t>();

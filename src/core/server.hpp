@@ -104,4 +104,12 @@ void on_shutdown_signal(asio::io_context& io, std::function<void()> on_signal);
 // Stops waiting for the signals (the wait keeps io_context::run() busy) when the server stops for another reason.
 void cancel_shutdown_signal();
 
+// Waits until the timer is cancelled: a timer that never expires serves as a condition variable for coroutines on
+// one thread (the waker calls cancel()).
+inline asio::awaitable<void> wait_signal(asio::steady_timer& t) {
+  t.expires_at(asio::steady_timer::time_point::max());
+  asio::error_code ec;
+  co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+}
+
 }  // namespace sr::net

@@ -194,12 +194,17 @@ asio::awaitable<void> SmpClient::Impl::handshake(std::string host, uint16_t port
     if (ec) fail(closed ? close_reason : "NETWORK: " + ec.message());
   };
 
-  asio::ip::tcp::resolver resolver(ex);
-  auto [rec, endpoints] = co_await resolver.async_resolve(host, std::to_string(port), use_nothrow);
-  if (rec) fail("NETWORK: resolve " + host + ": " + rec.message());
   asio::ip::tcp::socket socket(ex);
-  auto [cec, ep] = co_await asio::async_connect(socket, endpoints, use_nothrow);
-  if (cec) fail("NETWORK: connect: " + cec.message());
+  if (options.socks) {
+    const std::string e = co_await socks::connect(socket, *options.socks, host, port, options.timeout);
+    if (!e.empty()) fail("NETWORK: " + e);
+  } else {
+    asio::ip::tcp::resolver resolver(ex);
+    auto [rec, endpoints] = co_await resolver.async_resolve(host, std::to_string(port), use_nothrow);
+    if (rec) fail("NETWORK: resolve " + host + ": " + rec.message());
+    auto [cec, ep] = co_await asio::async_connect(socket, endpoints, use_nothrow);
+    if (cec) fail("NETWORK: connect: " + cec.message());
+  }
   socket.set_option(asio::ip::tcp::no_delay(true));
 
   ctx = tls::make_client_context(options.alpn);
@@ -313,7 +318,7 @@ asio::awaitable<std::vector<Response>> SmpClient::Impl::requests(std::vector<Req
   std::vector<Pending> slots(reqs.size());
   std::vector<Bytes> corr_ids, items;
   for (size_t i = 0; i < reqs.size(); ++i) {
-    Bytes corr = crypto::random_bytes(kIdSize);
+    Bytes corr = reqs[i].corr_id ? *reqs[i].corr_id : crypto::random_bytes(kIdSize);
     items.push_back(encode(corr, reqs[i].entity_id, reqs[i].command, reqs[i].auth));
     pending[corr] = &slots[i];
     corr_ids.push_back(std::move(corr));
@@ -412,6 +417,49 @@ asio::awaitable<Response> SmpClient::request(ByteView entity_id, Command command
   const Clock::duration t = timeout.value_or(impl_->options.timeout);
   auto r = co_await impl_->requests(std::move(one), t);
   co_return std::move(r.front());
+}
+
+std::optional<ProxiedRelay> proxied_relay(const resp::PKEY& k, ByteView key_hash, VersionRange ours) {
+  if (!chain_matches_key_hash(k.cert_chain, key_hash)) return std::nullopt;
+  auto leaf = certs::cert_public_key(k.cert_chain[0]);
+  auto key = leaf ? crypto::verify_signed_key(*leaf, k.signed_key) : std::nullopt;
+  if (!key || key->alg != crypto::KeyAlg::X25519 || key->raw.size() != 32) return std::nullopt;
+  const uint16_t max = std::min(ours.max, k.versions.max);
+  if (max < std::max(ours.min, k.versions.min)) return std::nullopt;
+  ProxiedRelay r;
+  r.dest = SessionParams{max, k.session_id};
+  std::copy(key->raw.begin(), key->raw.end(), r.dest_key.begin());
+  return r;
+}
+
+asio::awaitable<Response> SmpClient::proxy_relay(cmd::SMPServer dest, std::optional<std::string> basic_auth,
+                                                 std::optional<Clock::duration> timeout) {
+  // Locals, not braced temporaries in the co_await (GCC 12 destroys those twice).
+  Command c = cmd::PRXY{std::move(dest), std::move(basic_auth)};
+  ClientAuth none;
+  Response r = co_await request(ByteView{}, std::move(c), std::move(none), timeout);
+  co_return r;
+}
+
+asio::awaitable<Response> SmpClient::proxied_request(ProxiedRelay relay, Bytes entity_id, Command command,
+                                                     ClientAuth auth, std::optional<Clock::duration> timeout) {
+  auto req = seal_proxied_request(relay.dest, relay.dest_key, entity_id, encode_command(command, relay.dest.version),
+                                  auth);
+  if (!req) throw ClientError("RESPONSE: the command does not fit a forwarded transmission");
+  cmd::PFWD pfwd{relay.dest.version,
+                 crypto::PublicKey{crypto::KeyAlg::X25519, Bytes(req->ephemeral.pub.begin(), req->ephemeral.pub.end())},
+                 req->enc_transmission};
+  std::vector<Request> one;
+  one.push_back(Request{relay.dest.session_id, std::move(pfwd), {}, req->corr_id});
+  auto r = co_await request_batch(std::move(one), timeout);
+  auto* pres = std::get_if<resp::PRES>(&r.front());
+  if (!pres) co_return std::move(r.front());
+  Bytes storage;
+  auto tx = open_proxied_response(relay.dest, *req, pres->enc, storage);
+  if (!tx || !std::equal(tx->corr_id.begin(), tx->corr_id.end(), req->corr_id.begin(), req->corr_id.end())) throw ClientError("RESPONSE: PRES does not open");
+  auto inner = parse_response(tx->response, relay.dest.version);
+  if (!inner) throw ClientError("RESPONSE: PRES holds an unparsable reply");
+  co_return std::move(*inner);
 }
 
 asio::awaitable<std::vector<Response>> SmpClient::request_batch(std::vector<Request> requests,
@@ -529,6 +577,16 @@ void SyncSmpClient::connect(const std::string& host, uint16_t port, const Bytes&
 
 Response SyncSmpClient::request(ByteView entity_id, Command command, ClientAuth auth) {
   return run(client_->request(entity_id, std::move(command), std::move(auth), timeout));
+}
+
+Response SyncSmpClient::proxy_relay(cmd::SMPServer dest, std::optional<std::string> basic_auth) {
+  return run(client_->proxy_relay(std::move(dest), std::move(basic_auth), timeout));
+}
+
+Response SyncSmpClient::proxied_request(const ProxiedRelay& relay, ByteView entity_id, Command command,
+                                        ClientAuth auth) {
+  return run(client_->proxied_request(relay, Bytes(entity_id.begin(), entity_id.end()), std::move(command),
+                                      std::move(auth), timeout));
 }
 
 std::vector<Response> SyncSmpClient::request_batch(std::vector<Request> requests) {

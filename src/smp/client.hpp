@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/crypto.hpp"
+#include "core/socks.hpp"
 #include "smp/protocol.hpp"
 
 namespace sr::smp {
@@ -34,6 +35,7 @@ struct ClientOptions {
   bool send_client_key = true;                // clientKey in the hello (needed for block encryption)
   bool proxy_server = false;                  // proxyServer flag (v14+); also disables block encryption
   Clock::duration timeout = std::chrono::seconds(10);  // connect + handshake, and the default request timeout
+  std::optional<socks::Proxy> socks;  // connect through this SOCKS5 proxy (the host is never resolved here)
   // Negative tests only: sent in the client hello instead of the dialled key hash / the negotiated version.
   // The client's own identity checks still use the dialled hash, and it keeps the negotiated version locally.
   std::optional<Bytes> hello_key_hash;
@@ -63,10 +65,20 @@ struct Received {
   std::optional<Response> response;
 };
 
+// A destination relay reached through a proxy (commands §10.2): PKEY checked as a client must check it.
+struct ProxiedRelay {
+  SessionParams dest;        // the proxy's session id with the destination (S_r) and fwdVersion
+  crypto::Key32 dest_key{};  // the destination's signed session key K_r
+};
+// The chain's identity is key_hash, the key is signed by the chain's leaf, and the versions intersect `ours`
+// (fwdVersion = the highest common one). nullopt otherwise.
+std::optional<ProxiedRelay> proxied_relay(const resp::PKEY& k, ByteView key_hash, VersionRange ours = kServerVersions);
+
 struct Request {
   Bytes entity_id;
   Command command;
   ClientAuth auth;
+  std::optional<Bytes> corr_id;  // random 24 bytes unless set (a proxy's RFWD uses its nonce, commands §10.4)
 };
 
 class SmpClient {
@@ -103,6 +115,13 @@ class SmpClient {
   // Several commands batched into as few blocks as §5.3 allows; replies in request order.
   asio::awaitable<std::vector<Response>> request_batch(std::vector<Request> requests,
                                                        std::optional<Clock::duration> timeout = {});
+  // Private message routing through this client's server (commands §10): PRXY (PKEY or ERR), and one command
+  // for the destination in PFWD, returning the destination's reply from PRES, or the proxy's ERR.
+  asio::awaitable<Response> proxy_relay(cmd::SMPServer dest, std::optional<std::string> basic_auth,
+                                        std::optional<Clock::duration> timeout = {});
+  asio::awaitable<Response> proxied_request(ProxiedRelay relay, Bytes entity_id, Command command, ClientAuth auth,
+                                            std::optional<Clock::duration> timeout = {});
+
   // Next event (empty corrId: MSG, END, DELD, NMSG, ERR ...); nullopt on timeout. Throws CLOSED when the
   // connection ended and no event is left.
   asio::awaitable<std::optional<Received>> next_event(Clock::duration timeout);
@@ -182,6 +201,8 @@ class SyncSmpClient {
   Response send(const Bytes& snd_id, const std::optional<AuthKeyPair>& sender, ByteView body, bool notification = false);
   Response ack(const QueueCreds& q, ByteView msg_id);
   Response recipient_request(const QueueCreds& q, Command command);  // SUB, GET, DEL, ... signed by rcv_auth
+  Response proxy_relay(cmd::SMPServer dest, std::optional<std::string> basic_auth = std::nullopt);
+  Response proxied_request(const ProxiedRelay& relay, ByteView entity_id, Command command, ClientAuth auth = {});
 
   Clock::duration timeout = std::chrono::seconds(10);
 

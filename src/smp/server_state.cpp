@@ -295,10 +295,15 @@ std::optional<Response> ServerState::dispatch(Ctx& x) {
           }
         } else if constexpr (std::is_same_v<C, cmd::PRXY>) {
           if (auto r = service_checks(false)) return r;
-          return resp::ERR{ErrorType::proxy_error(ProxyError{ProxyError::Kind::BASIC_AUTH, nullptr, {}})};
+          // The queue-creation password also guards proxying (§10.2 step 1).
+          if (!cfg_.allow_proxy || (cfg_.create_password && c.basic_auth != cfg_.create_password))
+            return resp::ERR{ErrorType::proxy_error(ProxyError{ProxyError::Kind::BASIC_AUTH, nullptr, {}})};
+          x.c.proxy_jobs.push_back({x.corr_id, x.entity_id, c});
+          return std::nullopt;
         } else if constexpr (std::is_same_v<C, cmd::PFWD>) {
           if (auto r = service_checks(false)) return r;
-          return resp::ERR{ErrorType::proxy_error(ProxyError{ProxyError::Kind::NO_SESSION, nullptr, {}})};
+          x.c.proxy_jobs.push_back({x.corr_id, x.entity_id, c});
+          return std::nullopt;
         } else if constexpr (std::is_same_v<C, cmd::RFWD>) {
           if (auto r = service_checks(false)) return r;
           return process_forwarded(x.c, c, x.t.corr_id, x.now);

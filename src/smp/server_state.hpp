@@ -12,6 +12,7 @@
 #include <string_view>
 #include <unordered_map>
 #include <unordered_set>
+#include <variant>
 #include <vector>
 
 #include "smp/msg_store.hpp"
@@ -33,6 +34,7 @@ struct Outgoing {
 
 struct RelayConfig {
   size_t msg_queue_quota = 128;
+  bool allow_proxy = true;  // PRXY/PFWD (the reference always allows them, with create_password as basic auth)
   bool new_queues = true;
   std::optional<std::string> create_password;
   int64_t message_ttl = 21 * 86400;  // seconds; 0 = never
@@ -59,6 +61,14 @@ struct ServiceSession {
   int64_t ntf_sub_count = 0;      // notifier queues this connection holds for the service
 };
 
+// A PRXY or PFWD accepted for the proxy role (commands §10.2, §10.3): the connection's I/O layer runs it and
+// pushes the reply with this corrId and entity when it completes.
+struct ProxyJob {
+  Bytes corr_id;
+  Bytes entity_id;
+  std::variant<cmd::PRXY, cmd::PFWD> command;
+};
+
 // Per-connection state the protocol needs (transport §8 "state kept per connection").
 struct ClientState {
   ClientId id = 0;
@@ -78,6 +88,7 @@ struct ClientState {
   std::unordered_set<Id, IdHash> get_mode;             // queues read with GET on this connection (ProhibitSub)
   std::unordered_map<Id, Id, IdHash> delivered;        // queue → msgId handed out and not yet acknowledged
   std::vector<Id> ntf_subs;          // notifier ids this connection subscribed (may be stale after END)
+  std::vector<ProxyJob> proxy_jobs;  // accepted PRXY/PFWD waiting for the I/O layer
 
   // Transmissions waiting for this connection's writer, and the hook that wakes it.
   std::vector<Outgoing> outbox;
@@ -121,6 +132,7 @@ class ServerState {
   NtfStore& notifications() { return ntfs_; }
   // The reference's counters (simplexmq: Server/Stats.hs), counted at the same points as its Server.hs.
   const ServerStatsData& stats() const { return stats_; }
+  ServerStatsData& stats() { return stats_; }  // the proxy role counts pRelays / pMsgFwds
   // Restored from smp-server-stats.log at start, or only fromTime set to the start time.
   void set_stats(ServerStatsData d) { stats_ = std::move(d); }
   // Ends the daily statistics period at `now` (what the reference's daily CSV logger does at each row): the

@@ -19,13 +19,6 @@ int64_t unix_now() {
       .count();
 }
 
-// A reader waiting here is woken by cancel(): the timer is a condition variable that never expires.
-asio::awaitable<void> wait_signal(asio::steady_timer& t) {
-  t.expires_at(asio::steady_timer::time_point::max());
-  asio::error_code ec;
-  co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-}
-
 // A reader producing replies faster than the client reads them waits once this many are queued.
 constexpr size_t kOutboxHighWater = 512;
 
@@ -96,6 +89,7 @@ asio::awaitable<void> Relay::serve(net::ConnectionPtr conn) {
 
   auto executor = co_await asio::this_coro::executor;
   asio::steady_timer wake(executor), drained(executor);
+  auto proxy_tasks = std::make_shared<ProxyTasks>(executor);
   bool reader_done = false, writer_done = false;
   cs.wake = [&wake] { wake.cancel(); };
 
@@ -106,7 +100,7 @@ asio::awaitable<void> Relay::serve(net::ConnectionPtr conn) {
       if (cs.outbox.empty()) {
         drained.cancel();
         if (reader_done || conn->closing()) break;
-        co_await wait_signal(wake);
+        co_await net::wait_signal(wake);
         continue;
       }
       std::vector<Outgoing> items;
@@ -151,16 +145,17 @@ asio::awaitable<void> Relay::serve(net::ConnectionPtr conn) {
       cs.push({{}, {}, resp::ERR{ErrorType::of(ErrorType::Kind::BLOCK)}});
     } else {
       state_.process_batch(cs, *items, now);
+      if (!cs.proxy_jobs.empty()) co_await start_proxy_jobs(cs, proxy_tasks);
     }
     Bytes().swap(block);
-    while (cs.outbox.size() > kOutboxHighWater && !writer_done) co_await wait_signal(drained);
+    while (cs.outbox.size() > kOutboxHighWater && !writer_done) co_await net::wait_signal(drained);
     if (writer_done) break;
   }
   reader_done = true;
   conn->close();  // a pending send in the writer returns false
   while (!writer_done) {
     wake.cancel();
-    co_await wait_signal(drained);
+    co_await net::wait_signal(drained);
   }
   cs.wake = nullptr;
   connections_.erase(id);
@@ -204,6 +199,47 @@ asio::awaitable<void> Relay::every(std::chrono::steady_clock::duration period, s
   }
 }
 
+// PRXY/PFWD running for one connection; shared with the tasks, which may outlive the connection.
+struct Relay::ProxyTasks {
+  explicit ProxyTasks(asio::any_io_executor ex) : done(std::move(ex)) {}
+  size_t running = 0;
+  asio::steady_timer done;  // cancelled when a task ends
+};
+
+asio::awaitable<void> Relay::start_proxy_jobs(ClientState& cs, std::shared_ptr<ProxyTasks> tasks) {
+  auto ex = co_await asio::this_coro::executor;
+  if (!proxy_) {
+    ServerStatsData& st = state_.stats();
+    proxy_ = std::make_unique<ProxyAgent>(ex, proxy_cfg_,
+                                          ProxyCounters{&st.pRelays, &st.pRelaysOwn, &st.pMsgFwds, &st.pMsgFwdsOwn});
+  }
+  std::vector<ProxyJob> jobs = std::move(cs.proxy_jobs);
+  cs.proxy_jobs.clear();
+  for (auto& job : jobs) {
+    // Like the reference, a client with too many proxied commands in flight waits before its next ones.
+    while (tasks->running >= proxy_concurrency_) co_await net::wait_signal(tasks->done);
+    ++tasks->running;
+    asio::co_spawn(ex, proxy_task(cs.id, std::move(job), tasks), asio::detached);
+  }
+}
+
+asio::awaitable<void> Relay::proxy_task(ClientId id, ProxyJob job, std::shared_ptr<ProxyTasks> tasks) {
+  Response r;
+  try {
+    if (auto* p = std::get_if<cmd::PRXY>(&job.command))
+      r = co_await proxy_->relay_key(p->server);
+    else
+      r = co_await proxy_->forward(job.entity_id, job.corr_id, std::get<cmd::PFWD>(job.command));
+  } catch (const std::exception& e) {
+    LOG_ERROR("proxy: {}", e.what());
+    r = resp::ERR{ErrorType::of(ErrorType::Kind::INTERNAL)};
+  }
+  --tasks->running;
+  tasks->done.cancel();
+  // The client may have gone meanwhile; its id is never reused.
+  if (ClientState* c = state_.client(id)) c->push({std::move(job.corr_id), std::move(job.entity_id), std::move(r)});
+}
+
 void Relay::set_message_journal(std::unique_ptr<MsgJournalFile> j) {
   journal_ = std::move(j);
   state_.messages().journal = journal_.get();
@@ -215,7 +251,7 @@ asio::awaitable<void> Relay::wait_durable(uint64_t pos) {
   if (durable_ >= pos || stopping_) co_return;
   asio::steady_timer t(co_await asio::this_coro::executor);
   durable_waiters_.emplace_back(pos, &t);
-  while (durable_ < pos && !stopping_) co_await wait_signal(t);
+  while (durable_ < pos && !stopping_) co_await net::wait_signal(t);
   std::erase_if(durable_waiters_, [&](const auto& w) { return w.second == &t; });
 }
 
@@ -262,6 +298,7 @@ void Relay::close_inactive() {
 
 void Relay::stop() {
   stopping_ = true;
+  if (proxy_) proxy_->close_all();
   // No more posts into the io_context that is about to go away; waiting replies are released.
   if (journal_) journal_->writer().on_synced(nullptr);
   for (auto& [p, t] : durable_waiters_) t->cancel();

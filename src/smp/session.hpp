@@ -10,6 +10,7 @@
 
 #include "core/server.hpp"
 #include "smp/msg_journal.hpp"
+#include "smp/proxy_agent.hpp"
 #include "smp/server_state.hpp"
 
 namespace sr::smp {
@@ -45,12 +46,20 @@ class Relay {
   // `always` policy replies wait until an fdatasync covers their records (group commit).
   void set_message_journal(std::unique_ptr<MsgJournalFile> j);
   MsgJournalFile* message_journal() { return journal_.get(); }
+  // The proxy role (commands §10): how destinations are reached, and PRXY/PFWD running at once per client.
+  void set_proxy_config(ProxyAgentConfig cfg, size_t client_concurrency) {
+    proxy_cfg_ = std::move(cfg);
+    proxy_concurrency_ = std::max<size_t>(1, client_concurrency);
+  }
   void set_identity(RelayIdentity identity) { identity_ = std::move(identity); }
 
  private:
   asio::awaitable<void> every(std::chrono::steady_clock::duration period, std::function<void()> work);
   void close_inactive();
   asio::awaitable<void> wait_durable(uint64_t pos);  // until the journal's fdatasync covers pos
+  struct ProxyTasks;
+  asio::awaitable<void> start_proxy_jobs(ClientState& cs, std::shared_ptr<ProxyTasks> tasks);
+  asio::awaitable<void> proxy_task(ClientId id, ProxyJob job, std::shared_ptr<ProxyTasks> tasks);
   // Validates the service part of a client hello (transport §4.5) and registers the service.
   std::variant<ServiceSession, TransportError> service_handshake(const net::Connection& conn,
                                                                  const ServiceInfo& info);
@@ -67,6 +76,9 @@ class Relay {
   // Writers waiting for an fdatasync (always policy): position → its wake-up timer.
   std::vector<std::pair<uint64_t, asio::steady_timer*>> durable_waiters_;
   uint64_t durable_ = 0;  // the latest synced position the io thread has seen
+  ProxyAgentConfig proxy_cfg_;
+  size_t proxy_concurrency_ = 32;
+  std::unique_ptr<ProxyAgent> proxy_;  // created with the first PRXY
 };
 
 }  // namespace sr::smp

@@ -1013,6 +1013,7 @@ class SmpCli {
     rt.inactive_ttl = std::chrono::seconds(cfg.inactive_clients.ttl);
     rt.inactive_check = std::chrono::seconds(cfg.inactive_clients.check_interval);
     auto relay = std::make_shared<Relay>(rc, RelayIdentity{}, rt);
+    relay->set_proxy_config(proxy_agent_config(cfg), static_cast<size_t>(cfg.client_concurrency));
     // Queues are kept in the reference's store log (server-operations.md §4.2, §4.3).
     std::shared_ptr<storelog::Writer> queue_log;
     if (cfg.store_log || journal) {
@@ -1100,6 +1101,31 @@ class SmpCli {
                             save_server_stats(relay->state());
                           }};
     return cli::serve_until_signal(std::move(ctx), std::move(options), std::move(handler), std::move(hooks));
+  }
+
+  // [PROXY] as the proxy role uses it (server-operations.md §3.3).
+  static ProxyAgentConfig proxy_agent_config(const SmpConfig& cfg) {
+    ProxyAgentConfig p;
+    if (cfg.socks_proxy) {
+      // Normalised "a.b.c.d:port" or "[v6]:port".
+      const std::string& t = *cfg.socks_proxy;
+      const size_t colon = t.rfind(':');
+      socks::Proxy sp;
+      sp.host = t.substr(0, colon);
+      if (sp.host.size() > 1 && sp.host.front() == '[') sp.host = sp.host.substr(1, sp.host.size() - 2);
+      sp.port = static_cast<uint16_t>(std::stoi(t.substr(colon + 1)));
+      if (cfg.socks_auth == SmpConfig::SocksAuth::username) {
+        sp.username = cfg.socks_username;
+        sp.password = cfg.socks_password;
+      }
+      p.socks = std::move(sp);
+    }
+    p.socks_isolate = cfg.socks_auth == SmpConfig::SocksAuth::isolate;
+    p.socks_always = cfg.socks_mode == "always";
+    p.prefer_onion = cfg.host_mode == "onion";
+    p.required_host_mode = cfg.required_host_mode;
+    p.own_server_domains = cfg.own_server_domains;
+    return p;
   }
 
   // simplexmq: Server/CLI.hs printServerTransports.

@@ -223,13 +223,7 @@ TEST_CASE("SMP command errors CMD, AUTH, NO_MSG, LARGE_MSG and PROXY echo corrId
     expect<resp::OK>(call(*snd, q.snd_id, cmd::SEND{false, Bytes(max_message_length(v), 'x')}));
   }
 
-  SECTION("PROXY BASIC_AUTH for PRXY") {
-    cmd::PRXY p{cmd::SMPServer{{"relay.example.org"}, "", Bytes(32, 7)}, std::nullopt};
-    auto err = expect_err(call(*rcp, {}, p));
-    REQUIRE(err.kind == ErrorType::Kind::PROXY);
-    REQUIRE(err.proxy);
-    CHECK(err.proxy->kind == ProxyError::Kind::BASIC_AUTH);
-  }
+  // PROXY errors: test_smp_proxy.cpp.
 }
 
 TEST_CASE("SMP transport errors BLOCK and SESSION keep the corrId and drop the entity", "[smp-errors]") {

@@ -544,13 +544,41 @@ TEST_CASE("RFWD: a forwarded SEND is executed and the reply comes back encrypted
   CHECK(err_of(plain.cmd({}, cmd::RFWD{Bytes(100, 0)})).kind == ErrorType::Kind::PROXY);
 }
 
-TEST_CASE("PRXY answers as a relay with proxying disabled", "[smp-state]") {
-  ServerState st(RelayConfig{});
-  Conn c(st, 1, 18);
+TEST_CASE("PRXY and PFWD go to the proxy role, guarded by the queue-creation password", "[smp-state]") {
   cmd::SMPServer srv{{"example.com"}, "", Bytes(32, 1)};
-  auto r = c.cmd({}, cmd::PRXY{srv, std::nullopt});
-  Bytes b = encode_response(r, 18);
-  CHECK(std::string(b.begin(), b.end()) == "ERR PROXY BASIC_AUTH");
+  auto wire = [](const Response& r) {
+    Bytes b = encode_response(r, 18);
+    return std::string(b.begin(), b.end());
+  };
+  {
+    RelayConfig cfg;
+    cfg.allow_proxy = false;
+    ServerState st(cfg);
+    Conn c(st, 1, 18);
+    CHECK(wire(c.cmd({}, cmd::PRXY{srv, std::nullopt})) == "ERR PROXY BASIC_AUTH");
+  }
+  RelayConfig cfg;
+  cfg.create_password = "pass";
+  ServerState st(cfg);
+  Conn c(st, 1, 18);
+  CHECK(wire(c.cmd({}, cmd::PRXY{srv, std::nullopt})) == "ERR PROXY BASIC_AUTH");
+  CHECK(wire(c.cmd({}, cmd::PRXY{srv, std::string("nope")})) == "ERR PROXY BASIC_AUTH");
+  CHECK(c.cs.proxy_jobs.empty());
+  // Accepted: no reply yet; the I/O layer runs the job and replies with its corrId and entity.
+  const Bytes corr = crypto::random_bytes(24);
+  st.process_item(c.cs, c.tx(corr, {}, cmd::PRXY{srv, std::string("pass")}, std::nullopt), kNow);
+  REQUIRE(c.cs.proxy_jobs.size() == 1);
+  CHECK(std::holds_alternative<cmd::PRXY>(c.cs.proxy_jobs[0].command));
+  CHECK(c.cs.proxy_jobs[0].corr_id == corr);
+  CHECK(c.cs.outbox.empty());
+  const Bytes session(32, 7);
+  st.process_item(c.cs,
+                  c.tx(crypto::random_bytes(24), session,
+                       cmd::PFWD{17, crypto::PublicKey{crypto::KeyAlg::X25519, Bytes(32, 2)}, Bytes(100, 3)},
+                       std::nullopt),
+                  kNow);
+  REQUIRE(c.cs.proxy_jobs.size() == 2);
+  CHECK(c.cs.proxy_jobs[1].entity_id == session);
 }
 
 namespace {
