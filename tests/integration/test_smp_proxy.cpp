@@ -50,7 +50,9 @@ TEST_CASE("SMP proxy: messages sent through relay A reach a queue on relay B wit
   auto snd = a.connect();
   ProxiedRelay relay = relay_through(*snd, b);
   auto rcp = b.connect();
-  for (auto alg : {crypto::KeyAlg::Ed25519, crypto::KeyAlg::Ed448, crypto::KeyAlg::X25519}) {
+  std::vector<crypto::KeyAlg> algs = {crypto::KeyAlg::Ed25519, crypto::KeyAlg::X25519};
+  if (crypto::ed448_supported()) algs.push_back(crypto::KeyAlg::Ed448);  // not in the BoringSSL build
+  for (auto alg : algs) {
     CAPTURE(static_cast<int>(alg));
     QueueCreds q = rcp->create_queue(crypto::KeyAlg::Ed25519, false);
     AuthKeyPair sender = generate_auth_key(alg);
