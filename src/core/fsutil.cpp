@@ -82,10 +82,17 @@ void write_file(const std::filesystem::path& path, std::string_view content, uns
   if (::fsync(fd.get()) != 0) abandon(errno);
   if (fd.close() != 0) abandon(errno);
   if (::rename(tmp.c_str(), path.c_str()) != 0) abandon(errno);
-  // The rename itself is durable only once the directory is synced.
-  const auto dir = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
+  // The rename itself is durable only once the directory is synced (best effort: the file is in place).
+  try {
+    fsync_dir(path.has_parent_path() ? path.parent_path() : std::filesystem::path("."));
+  } catch (const std::system_error&) {
+  }
+}
+
+void fsync_dir(const std::filesystem::path& dir) {
   Fd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (dfd.get() >= 0) ::fsync(dfd.get());
+  if (dfd.get() < 0) throw std::system_error(errno, std::generic_category(), "open " + dir.string());
+  if (::fsync(dfd.get()) != 0) throw std::system_error(errno, std::generic_category(), "fsync " + dir.string());
 }
 
 std::optional<std::string> read_first_line(const std::filesystem::path& path) {

@@ -18,6 +18,8 @@ std::string read_file(const std::filesystem::path& path);
 void write_file(const std::filesystem::path& path, std::string_view content, unsigned mode = 0644);
 // First line without the trailing newline; nullopt when the file does not exist.
 std::optional<std::string> read_first_line(const std::filesystem::path& path);
+// Makes renames and creations in dir durable; throws std::system_error naming dir.
+void fsync_dir(const std::filesystem::path& dir);
 // Removes every entry inside dir (dir itself stays); no-op when dir does not exist.
 void empty_directory(const std::filesystem::path& dir);
 

@@ -1,5 +1,7 @@
 #include "core/record_journal.hpp"
 
+#include "core/fsutil.hpp"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -67,15 +69,6 @@ void store32(uint8_t* p, uint32_t v) {
 
 std::system_error sys_error(const std::filesystem::path& f, const char* what) {
   return std::system_error(errno, std::generic_category(), std::string(what) + " " + f.string());
-}
-
-void fsync_dir(const std::filesystem::path& f) {
-  const auto dir = f.parent_path().empty() ? std::filesystem::path(".") : f.parent_path();
-  int d = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (d < 0) throw sys_error(dir, "open");
-  const int r = ::fsync(d);
-  ::close(d);
-  if (r != 0) throw sys_error(dir, "fsync");
 }
 
 // Writes all of buf; false with errno set on failure.
@@ -225,7 +218,7 @@ void write_snapshot(const std::filesystem::path& f,
   }
   ::close(fd);
   if (::rename(tmp.c_str(), f.c_str()) != 0) throw sys_error(f, "rename");
-  fsync_dir(f);
+  fs::fsync_dir(f.parent_path().empty() ? std::filesystem::path(".") : f.parent_path());
 }
 
 Writer::Writer(std::filesystem::path f, FsyncPolicy policy, std::chrono::milliseconds interval)

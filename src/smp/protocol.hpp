@@ -13,6 +13,7 @@
 #include <variant>
 #include <vector>
 
+#include "core/cmd_auth.hpp"
 #include "core/crypto.hpp"
 #include "core/encoding.hpp"
 
@@ -54,7 +55,7 @@ constexpr uint16_t kClientNoticesVersion = 18;
 size_t max_message_length(uint16_t v);
 
 // ---- Errors (commands §8) ----
-enum class CmdError : uint8_t { UNKNOWN, SYNTAX, PROHIBITED, NO_AUTH, HAS_AUTH, NO_ENTITY };
+using sr::CmdError;  // core/cmd_auth.hpp
 
 enum class TransportError : uint8_t {
   BLOCK, VERSION, LARGE_MSG, SESSION, NO_AUTH,
@@ -63,15 +64,10 @@ enum class TransportError : uint8_t {
 std::string transport_error_text(TransportError e);  // "HANDSHAKE BAD_AUTH"
 std::optional<TransportError> parse_transport_error(std::string_view text);
 
-// Text form "reason=spam[,notice={"ttl":86400}]" (also the store log's and control port's form).
-struct BlockingInfo {
-  enum class Reason : uint8_t { spam, content } reason = Reason::spam;
-  bool has_notice = false;
-  std::optional<int64_t> notice_ttl;  // only meaningful with has_notice; absent → {}
-  bool operator==(const BlockingInfo&) const = default;
-};
-std::string encode_blocking_info(const BlockingInfo& b);
-std::optional<BlockingInfo> parse_blocking_info(std::string_view text);
+
+using sr::BlockingInfo;  // core/cmd_auth.hpp
+using sr::encode_blocking_info;
+using sr::parse_blocking_info;
 
 struct ErrorType;
 struct BrokerError {
@@ -106,7 +102,7 @@ std::optional<ErrorType> parse_error(Decoder& d);  // consumes the rest
 std::string error_text(const ErrorType& err);      // for logs and tests: "CMD SYNTAX"
 
 // ---- Commands (client → server, commands §3) ----
-using AuthKey = crypto::PublicKey;  // Ed25519 / Ed448 / X25519
+using sr::AuthKey;  // Ed25519 / Ed448 / X25519
 using DhKey = crypto::PublicKey;    // X25519
 
 struct LinkData {                   // QueueReqData link part
@@ -330,35 +326,13 @@ struct ServerTransmission {
 };
 std::optional<ServerTransmission> parse_server_transmission(const SessionParams& s, ByteView item);
 
-// ---- Authorization (§6.3–6.5) ----
-// X25519 authenticator: box(dh(priv, pub), cbNonce(corrId), sha512(authorized)) — 80 bytes.
-std::optional<Bytes> make_authenticator(const crypto::Key32& priv, ByteView peer_pub, ByteView corr_id,
-                                        ByteView authorized);
-// Verifies `auth` against `key` over `authorized` (with server_session_priv for X25519 keys). The signature
-// kind is decided by auth's length; a mismatch with the key's algorithm fails.
-// dh(server session key, queue key) is fixed for a connection and an X25519 queue key: a connection keeps the
-// results it computed for authenticators (bounded; emptied when full) so repeated commands skip the scalar
-// multiplication.
-class DhCache {
- public:
-  std::optional<crypto::Key32> dh(const crypto::Key32& priv, ByteView pub);
-  size_t size() const { return map_.size(); }
-  static constexpr size_t kMaxEntries = 1024;
 
- private:
-  struct Hash {
-    size_t operator()(const crypto::Key32& k) const noexcept;
-  };
-  std::unordered_map<crypto::Key32, crypto::Key32, Hash> map_;
-};
-
-bool verify_auth(const AuthKey& key, ByteView auth, ByteView authorized, ByteView corr_id,
-                 const crypto::Key32& server_session_priv, DhCache* cache = nullptr);
-// The reference's constant-time failure path: verifies against the fixed dummy key of the kind auth's
-// length selects, and returns false. Counted in dummy_verify_count() so tests can assert it ran.
-bool dummy_verify(ByteView auth, ByteView authorized, ByteView corr_id, const crypto::Key32& server_session_priv,
-                  DhCache* cache = nullptr);
-uint64_t dummy_verify_count();
+// ---- Authorization (§6.3–6.5): shared with XFTP, in core/cmd_auth.hpp ----
+using sr::DhCache;
+using sr::dummy_verify;
+using sr::dummy_verify_count;
+using sr::make_authenticator;
+using sr::verify_auth;
 
 // ---- Message and notification encryption (§7.4, §7.5) ----
 // plain = Int64 ts || 'T'/'F' || ' ' || body; or "QUOTA " || Int64 ts. Padded to 16106 and boxed with nonce = msgId.

@@ -1,5 +1,7 @@
 #include "smp/store_log_records.hpp"
 
+#include "core/text_cursor.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <limits>
@@ -81,57 +83,11 @@ struct Encode {
 
 // ---- parsing ----
 
-struct ParseFail {
-  std::string what;
-};
-
-bool b64_char(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
-}
-
-// A cursor over one line; every read either advances or throws ParseFail.
-class Cursor {
+class Cursor : public TextCursor {
  public:
-  explicit Cursor(std::string_view s) : s_(s) {}
+  using TextCursor::TextCursor;
 
-  bool end() const { return i_ == s_.size(); }
-  bool peek_b64() const { return i_ < s_.size() && b64_char(s_[i_]); }
-  bool take(std::string_view lit) {
-    if (s_.substr(i_, lit.size()) != lit) return false;
-    i_ += lit.size();
-    return true;
-  }
-  void expect(std::string_view lit) {
-    if (!take(lit)) fail("expected '" + std::string(lit) + "'");
-  }
-  char one_of(std::string_view chars, const char* what) {
-    if (i_ < s_.size() && chars.find(s_[i_]) != std::string_view::npos) return s_[i_++];
-    fail(std::string("bad ") + what);
-  }
-  std::string_view rest() {
-    std::string_view r = s_.substr(i_);
-    i_ = s_.size();
-    return r;
-  }
-  size_t pos() const { return i_; }
-  std::string_view from(size_t start) const { return s_.substr(start, i_ - start); }
-
-  // The reference's base64urlP: [A-Za-z0-9_-]+ then any '=', decoded with or without padding. Never empty.
-  Bytes bytes() {
-    const size_t start = i_;
-    while (i_ < s_.size() && b64_char(s_[i_])) ++i_;
-    if (i_ == start) fail("expected base64url");
-    while (i_ < s_.size() && s_[i_] == '=') ++i_;
-    auto b = base64url_decode(s_.substr(start, i_ - start));
-    if (!b || b->empty()) fail("invalid base64url");
-    return std::move(*b);
-  }
-  crypto::PublicKey key() {
-    const Bytes der = bytes();
-    auto k = crypto::decode_spki(der);
-    if (!k) fail("invalid public key");
-    return std::move(*k);
-  }
+  crypto::PublicKey key() { return public_key(); }
   crypto::Key32 dh_secret() {
     const Bytes b = bytes();
     if (b.size() != 32) fail("invalid X25519 DH secret");
@@ -143,18 +99,6 @@ class Cursor {
     std::vector<crypto::PublicKey> ks{key()};
     while (take(",")) ks.push_back(key());
     return ks;
-  }
-  // attoparsec `signed decimal`: optional '+'/'-', then digits.
-  int64_t int64() {
-    const bool neg = take("-");
-    if (!neg) take("+");
-    uint64_t v = 0;
-    const char* b = s_.data() + i_;
-    const auto r = std::from_chars(b, s_.data() + s_.size(), v);
-    if (r.ec != std::errc() || v > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) + (neg ? 1 : 0))
-      fail("expected integer");
-    i_ += static_cast<size_t>(r.ptr - b);
-    return neg ? static_cast<int64_t>(0 - v) : static_cast<int64_t>(v);
   }
   // Entity status; a blocking notice JSON takes the rest of the line, as in the reference.
   void status(QueueStatus& st, BlockingInfo& info) {
@@ -170,10 +114,10 @@ class Cursor {
     }
   }
   BlockingInfo blocking_info() {
-    const size_t start = i_;
+    const size_t start = pos();
     expect("reason=");
     if (!take("spam") && !take("content")) fail("bad blocking reason");
-    if (s_.substr(i_).starts_with(",notice=")) rest();
+    if (remaining().starts_with(",notice=")) rest();
     auto b = parse_blocking_info(from(start));
     if (!b) fail("invalid blocking info");
     return *b;
@@ -188,14 +132,6 @@ class Cursor {
     if (take(" nsrv=")) n.service_id = bytes();
     return n;
   }
-
-  [[noreturn]] void fail(std::string what) const {
-    throw ParseFail{std::move(what) + " at column " + std::to_string(i_ + 1)};
-  }
-
- private:
-  std::string_view s_;
-  size_t i_ = 0;
 };
 
 CreateRecord parse_create(Cursor& p) {
@@ -482,14 +418,7 @@ class Loader {
 std::string encode_store_log_record(const StoreLogRecord& record) { return std::visit(Encode{}, record.rec); }
 
 std::variant<StoreLogRecord, std::string> parse_store_log_record(std::string_view line) {
-  try {
-    Cursor p(line);
-    StoreLogRecord r = parse_record(p);
-    if (!p.end()) p.fail("unexpected trailing characters");
-    return r;
-  } catch (ParseFail& e) {
-    return std::move(e.what);
-  }
+  return parse_line<Cursor>(line, [](Cursor& p) { return parse_record(p); });
 }
 
 StoreLogRecord create_record(const QueueRec& q) {
