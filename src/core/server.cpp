@@ -147,6 +147,17 @@ class Conn final : public Connection {
     return read(buf, timeout);
   }
 
+  asio::awaitable<size_t> read_some(std::span<uint8_t> buf) override {
+    if (closing_ || reading_ || buf.empty()) co_return 0;  // one reader at a time
+    auto self = shared_from_this();
+    reading_ = true;
+    auto [ec, n] = co_await stream_.async_read_some(asio::buffer(buf.data(), buf.size()), read_.token());
+    reading_ = false;
+    if (closing_) notify();  // the writer waits for the reader to leave before close_notify
+    if (ec) LOG_TRACE("read from {} ended: {}", peer_, ec.message());
+    co_return ec ? 0 : n;
+  }
+
   asio::awaitable<bool> send(std::vector<uint8_t> data) override {
     auto self = shared_from_this();
     while (!closing_ && queue_.size() >= capacity()) co_await wait_changed();

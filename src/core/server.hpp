@@ -43,6 +43,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // timeout part of the bytes may have been consumed: the caller closes the connection.
   virtual asio::awaitable<bool> read_exact(std::span<uint8_t> buf) = 0;
   virtual asio::awaitable<bool> read_exact(std::span<uint8_t> buf, Clock::duration timeout) = 0;
+  // Reads whatever is available, at least one byte, at most buf.size() (non-empty); 0 on EOF, error or server stop
+  // (stop and close() cancel it as they cancel read_exact). For byte-stream protocols such as HTTP/2.
+  virtual asio::awaitable<size_t> read_some(std::span<uint8_t> buf) = 0;
   // Queues bytes for the writer coroutine; waits while the queue is full. False once the connection closes.
   virtual asio::awaitable<bool> send(std::vector<uint8_t> data) = 0;
   // Non-waiting variant for deliveries from other connections; false when full or closing.

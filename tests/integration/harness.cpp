@@ -220,15 +220,13 @@ uint16_t free_port() {
   throw std::runtime_error("no free port found");
 }
 
-namespace {
-
 int tcp_connect(const std::string& host, uint16_t port) {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_port = htons(port);
   inet_pton(AF_INET, host.c_str(), &a.sin_addr);
-  timeval tv{10, 0};
+  timeval tv{20, 0};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
   if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
@@ -237,6 +235,8 @@ int tcp_connect(const std::string& host, uint16_t port) {
   }
   return fd;
 }
+
+namespace {
 
 std::string ssl_errors() {
   std::string s;

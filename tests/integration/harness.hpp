@@ -63,6 +63,9 @@ class Process {
   std::optional<int> status_;
 };
 
+// A blocking IPv4 TCP connection with 20 s send/receive timeouts; -1 when it cannot connect.
+int tcp_connect(const std::string& host, uint16_t port);
+
 // A TCP port that was free a moment ago on 127.0.0.1 (bind to port 0, read it, close).
 uint16_t free_port();
 
