@@ -205,17 +205,22 @@ void write_msg_snapshot(const std::function<void(std::initializer_list<ByteView>
 }
 
 size_t drop_orphans(QueueStore& queues, MsgStore& msgs, NtfStore& ntfs) {
+  std::vector<Id> gone, gone_ntfs;
+  msgs.for_each_queue([&](const Id& rid) {
+    if (!queues.by_recipient(rid)) gone.push_back(rid);
+  });
+  ntfs.for_each_id([&](const Id& nid) {
+    if (!queues.by_notifier(nid)) gone_ntfs.push_back(nid);
+  });
   size_t n = 0;
-  for (const Id& rid : msgs.queue_ids())
-    if (!queues.by_recipient(rid)) {
-      n += msgs.size(rid);
-      msgs.delete_queue(rid);
-    }
-  for (const Id& nid : ntfs.ids())
-    if (!queues.by_notifier(nid)) {
-      n += ntfs.pending(nid)->size();
-      ntfs.erase(nid);
-    }
+  for (const Id& rid : gone) {
+    n += msgs.size(rid);
+    msgs.delete_queue(rid);
+  }
+  for (const Id& nid : gone_ntfs) {
+    n += ntfs.pending(nid)->size();
+    ntfs.erase(nid);
+  }
   return n;
 }
 

@@ -82,6 +82,12 @@ class MsgStore {
   MsgJournal* journal = nullptr;
   // Queues that hold messages, in ascending id bytes (the order the saved file uses).
   std::vector<Id> queue_ids() const;
+  // The same queues in no particular order, without sorting (a million of them at start).
+  template <class F>
+  void for_each_queue(F&& f) const {
+    for (const auto& [id, q] : queues_)
+      if (!q.empty()) f(id);
+  }
   template <class F>
   void for_each_message(const Id& rid, F&& f) const {
     auto it = queues_.find(rid);
