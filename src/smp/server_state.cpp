@@ -164,13 +164,16 @@ void ServerState::process_item(ClientState& c, ByteView item, int64_t now) {
   }
   const auto& t = std::get<RawTransmission>(parsed);
   Ctx x{c, c.params, t, authorized_bytes(c.params, t), false, now, to_bytes(t.corr_id), to_bytes(t.entity_id)};
-  store_error_.clear();
-  auto r = dispatch(x);
-  if (!store_error_.empty()) r = store_error_response();
-  if (r) x.reply(std::move(*r));
+  if (auto r = dispatch_logged(x)) x.reply(std::move(*r));
 }
 
 void ServerState::process_batch(ClientState& c, std::span<const ByteView> items, int64_t now) {
+  // Only batches of several transmissions count: single ones (most SENDs) are not parsed twice.
+  if (items.size() > 1) count_batch(c.params, items);
+  for (ByteView item : items) process_item(c, item, now);
+}
+
+void ServerState::count_batch(const SessionParams& params, std::span<const ByteView> items) {
   // The reference counts a batch once, by its first command, when it has several transmissions that parsed and
   // all of them belong to the recipient or all to the notifier party (simplexmq: Server.hs updateBatchStats).
   enum class Party { Recipient, Notifier, Other };
@@ -192,9 +195,9 @@ void ServerState::process_batch(ClientState& c, std::span<const ByteView> items,
   size_t parsed = 0;
   bool same_party = true;
   for (ByteView item : items) {
-    auto t = parse_transmission(c.params, item);
+    auto t = parse_transmission(params, item);
     if (!std::holds_alternative<RawTransmission>(t)) continue;
-    auto cmd = parse_command(std::get<RawTransmission>(t).command, c.params.version);
+    auto cmd = parse_command(std::get<RawTransmission>(t).command, params.version);
     if (!std::holds_alternative<Command>(cmd)) continue;
     const Party p = party_of(std::get<Command>(cmd));
     if (parsed++ == 0) {
@@ -212,14 +215,21 @@ void ServerState::process_batch(ClientState& c, std::span<const ByteView> items,
     else if (std::holds_alternative<cmd::NDEL>(*first)) ++stats_.ntfDeletedB;
     else if (std::holds_alternative<cmd::NSUB>(*first)) ++stats_.ntfSubB;
   }
-  for (ByteView item : items) process_item(c, item, now);
 }
 
-Response ServerState::store_error_response() {
+Response ServerState::store_error_response(std::string text) {
   ErrorType e;
   e.kind = ErrorType::Kind::STORE;
-  e.store = std::exchange(store_error_, {});
+  e.store = std::move(text);
   return resp::ERR{std::move(e)};
+}
+
+std::optional<Response> ServerState::dispatch_logged(Ctx& x) {
+  store_error_.clear();
+  auto r = dispatch(x);
+  // The change stays in memory; the client learns that it was not recorded (the reference's withLog).
+  if (!store_error_.empty()) r = store_error_response(std::exchange(store_error_, {}));
+  return r;
 }
 
 std::optional<Response> ServerState::dispatch(Ctx& x) {
@@ -579,10 +589,8 @@ Response ServerState::ack(Ctx& x, QueueRec& q, const cmd::ACK& a) {
   const Message* head = msgs_.peek(rid);
   const bool head_msg = head && !head->quota, head_ntf = head && head->notification;
   const AckOutcome deleted = msgs_.delete_head_if(rid, a.msg_id);
-  if (deleted.refused) {
-    store_error_ = msgs_.journal->last_error();  // the message stays delivered and unacknowledged
-    return resp::OK{};
-  }
+  // Refused: the message stays delivered and unacknowledged.
+  if (deleted.refused) return store_error_response(msgs_.journal->last_error());
   x.c.delivered.erase(d);
   if (deleted && head_msg) {  // a quota marker is not counted
     const int64_t h = hash_queue_id(rid);
@@ -638,10 +646,7 @@ Response ServerState::send(Ctx& x, QueueRec& q, const cmd::SEND& s) {
   m.body = s.body;
   const Id msg_id = m.msg_id;
   const WriteOutcome w = msgs_.write(q.recipient_id, std::move(m));
-  if (w.refused) {
-    store_error_ = msgs_.journal->last_error();
-    return resp::OK{};
-  }
+  if (w.refused) return store_error_response(msgs_.journal->last_error());
   if (!w.accepted) {
     ++stats_.msgSentQuota;
     if (w.was_empty) try_push(q);  // a marker written into an empty queue is delivered like a message
@@ -876,9 +881,7 @@ std::optional<Response> ServerState::process_forwarded(ClientState& c, const cmd
   } else {
     const auto& t = std::get<RawTransmission>(parsed);
     Ctx x{c, fp, t, authorized_bytes(fp, t), true, now, to_bytes(t.corr_id), to_bytes(t.entity_id)};
-    store_error_.clear();
-    auto r = dispatch(x);
-    if (!store_error_.empty()) r = store_error_response();
+    auto r = dispatch_logged(x);
     reply = {x.corr_id, x.entity_id, r ? std::move(*r) : Response{resp::OK{}}};
   }
   const Bytes tx = encode_server_transmission(fp, reply.corr_id, reply.entity_id,

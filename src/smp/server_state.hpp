@@ -162,7 +162,11 @@ class ServerState {
  private:
   struct Ctx;  // one transmission being processed
   std::optional<Response> dispatch(Ctx& x);
-  Response store_error_response();  // ERR STORE with store_error_ (cleared)
+  Response store_error_response(std::string text);  // ERR STORE <text>
+  // dispatch, with a failed store-log write during the command turning its reply into ERR STORE.
+  std::optional<Response> dispatch_logged(Ctx& x);
+  // The batch counters (qSubAllB, qDeletedAllB, ntfSubB, ntfDeletedB) of a batch of several transmissions.
+  void count_batch(const SessionParams& params, std::span<const ByteView> items);
   std::optional<Response> process_forwarded(ClientState& c, const cmd::RFWD& f, ByteView corr_id, int64_t now);
 
   // Handlers return the reply (nullopt: none, e.g. already queued in order).
