@@ -2,6 +2,8 @@
 // load semantics and the compacted output.
 #include <catch2/catch.hpp>
 
+#include "record_text.hpp"
+
 #include <fstream>
 #include <set>
 #include <string>
@@ -13,6 +15,9 @@
 
 using namespace sr;
 using namespace sr::smp;
+
+using sr::test::b64d;
+using sr::test::key_of;
 
 namespace {
 
@@ -67,17 +72,9 @@ const std::string kDh = "o0KLE2wgl2tP8FTFzx7sv4KWTClNIKsWwfnGoP3osVY=";
 const std::string kCreate1 = "CREATE rid=" + kRid1 + " rk=" + kEdKey + " rdh=" + kDh +
                              " sid=bA_TkB_yOaGglfIPk5VlDPk4C47bIkpr sk= queue_mode=M updated_at=1748736000";
 
-StoreLogRecord parse_ok(const std::string& line) {
-  auto r = parse_store_log_record(line);
-  if (auto* err = std::get_if<std::string>(&r)) FAIL("parse error: " << *err << " - " << line);
-  return std::get<StoreLogRecord>(r);
-}
+StoreLogRecord parse_ok(const std::string& line) { return test::parsed_ok(parse_store_log_record(line), line); }
 
 bool parse_fails(const std::string& line) { return std::holds_alternative<std::string>(parse_store_log_record(line)); }
-
-Bytes b64d(const std::string& s) { return *base64url_decode(s); }
-
-crypto::PublicKey key_of(const std::string& s) { return *crypto::decode_spki(b64d(s)); }
 
 struct Loaded {
   QueueStore store;

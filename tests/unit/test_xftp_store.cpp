@@ -2,6 +2,8 @@
 // server-operations.md §4.6, §4.7): the reference's exact line format, its load semantics and the compacted output.
 #include <catch2/catch.hpp>
 
+#include "record_text.hpp"
+
 #include <string>
 #include <vector>
 
@@ -10,6 +12,9 @@
 
 using namespace sr;
 using namespace sr::xftp;
+
+using sr::test::b64d;
+using sr::test::key_of;
 
 namespace {
 
@@ -41,16 +46,10 @@ const std::string kEdKey = "MCowBQYDK2VwAyEA-2X2c6e9naYonwPUhxAPCTDhPZkHx3ZTcJfX
 const std::string kXKey = "MCowBQYDK2VuAyEAGXLBfHU2XyAi162Y-k7SdSNcO8umxlHwYmQGb3A61B0=";
 const std::string kDigest = "MPy7xCFrpGIdZWv9NgBF3fj5zZdN_-IFNS9k_tqapJM=";
 
-StoreLogRecord parse_ok(const std::string& line) {
-  auto r = parse_store_log_record(line);
-  if (auto* err = std::get_if<std::string>(&r)) FAIL("parse error: " << *err << " - " << line);
-  return std::get<StoreLogRecord>(r);
-}
+StoreLogRecord parse_ok(const std::string& line) { return test::parsed_ok(parse_store_log_record(line), line); }
 
 bool parse_fails(const std::string& line) { return std::holds_alternative<std::string>(parse_store_log_record(line)); }
 
-Bytes b64d(const std::string& s) { return *base64url_decode(s); }
-crypto::PublicKey key_of(const std::string& s) { return *crypto::decode_spki(b64d(s)); }
 FileId id_of(uint8_t fill) { return FileId(kIdSize, fill); }
 FileInfo info_of(uint32_t size) { return FileInfo{key_of(kEdKey), size, b64d(kDigest)}; }
 
