@@ -9,6 +9,7 @@
 
 #include "build_info.hpp"
 #include "smp/smp_main.hpp"
+#include "xftp/xftp_cli.hpp"
 #include "xftp/xftp_main.hpp"
 
 namespace {
@@ -23,6 +24,7 @@ struct Role {
 constexpr Role kRoles[] = {
     {"smp", "smp-server", sr::smp::smp_server_main, "SMP messaging relay (drop-in for smp-server)"},
     {"xftp", "xftp-server", sr::xftp::xftp_server_main, "XFTP file relay (drop-in for xftp-server)"},
+    {"xftp-cli", "xftp-cli", sr::xftp::xftp_cli_main, "XFTP client: send / recv / del / info files"},
 };
 
 std::string_view basename_of(const char* path) {

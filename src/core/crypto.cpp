@@ -4,9 +4,12 @@
 
 #include <algorithm>
 #include <memory>
+#include <new>
 #include <stdexcept>
+#include <utility>
 
 #include <openssl/evp.h>
+#include <openssl/sha.h>
 #ifdef SR_TLS_BORINGSSL
 #include <openssl/hkdf.h>
 #else
@@ -451,9 +454,8 @@ std::optional<PublicKey> verify_signed_key(const PublicKey& signer, std::span<co
 }
 
 Sha256 sha256(std::span<const uint8_t> data) {
-  ensure_sodium();
   Sha256 h;
-  crypto_hash_sha256(h.data(), data.data(), data.size());
+  ::SHA256(data.data(), data.size(), h.data());  // OpenSSL/BoringSSL: the CPU's SHA instructions where present
   return h;
 }
 
@@ -461,6 +463,51 @@ Sha512 sha512(std::span<const uint8_t> data) {
   ensure_sodium();
   Sha512 h;
   crypto_hash_sha512(h.data(), data.data(), data.size());
+  return h;
+}
+
+static_assert(sizeof(crypto_hash_sha512_state) <= 256 && alignof(crypto_hash_sha512_state) <= 16);
+
+namespace {
+crypto_hash_sha512_state* st512(std::array<uint8_t, 256>& s) {
+  return std::launder(reinterpret_cast<crypto_hash_sha512_state*>(s.data()));
+}
+}  // namespace
+
+Sha256Stream::Sha256Stream() {
+  auto* ctx = EVP_MD_CTX_new();
+  if (ctx == nullptr || EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr) != 1) {
+    EVP_MD_CTX_free(ctx);
+    throw std::runtime_error("SHA-256 init failed");
+  }
+  ctx_ = ctx;
+}
+Sha256Stream::~Sha256Stream() { EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx_)); }
+Sha256Stream::Sha256Stream(Sha256Stream&& o) noexcept : ctx_(std::exchange(o.ctx_, nullptr)) {}
+Sha256Stream& Sha256Stream::operator=(Sha256Stream&& o) noexcept {
+  if (this != &o) {
+    EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx_));
+    ctx_ = std::exchange(o.ctx_, nullptr);
+  }
+  return *this;
+}
+void Sha256Stream::update(std::span<const uint8_t> data) {
+  EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(ctx_), data.data(), data.size());
+}
+Sha256 Sha256Stream::finish() {
+  Sha256 h{};
+  EVP_DigestFinal_ex(static_cast<EVP_MD_CTX*>(ctx_), h.data(), nullptr);
+  return h;
+}
+
+Sha512Stream::Sha512Stream() {
+  ensure_sodium();
+  crypto_hash_sha512_init(new (state_.data()) crypto_hash_sha512_state);
+}
+void Sha512Stream::update(std::span<const uint8_t> data) { crypto_hash_sha512_update(st512(state_), data.data(), data.size()); }
+Sha512 Sha512Stream::finish() {
+  Sha512 h;
+  crypto_hash_sha512_final(st512(state_), h.data());
   return h;
 }
 

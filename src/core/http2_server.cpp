@@ -2,6 +2,8 @@
 
 #include <nghttp2/nghttp2.h>
 
+#include "core/http2_buffers.hpp"
+
 #include <algorithm>
 #include <asio/experimental/as_tuple.hpp>
 #include <cstring>
@@ -17,29 +19,8 @@ constexpr auto use_nothrow = asio::experimental::as_tuple(asio::use_awaitable);
 constexpr size_t kReadSize = 16384;   // one TLS record
 constexpr size_t kWriteSize = 32768;  // output is coalesced into sends of about this size
 
-// Moves up to out.size() bytes from the front of a chunk queue.
-size_t take(std::deque<std::vector<uint8_t>>& q, size_t& offset, size_t& total, std::span<uint8_t> out) {
-  size_t n = 0;
-  while (n < out.size() && !q.empty()) {
-    auto& front = q.front();
-    const size_t k = std::min(out.size() - n, front.size() - offset);
-    std::memcpy(out.data() + n, front.data() + offset, k);
-    n += k;
-    offset += k;
-    if (offset == front.size()) {
-      q.pop_front();
-      offset = 0;
-    }
-  }
-  total -= n;
-  return n;
-}
-
-std::string lower(std::string s) {
-  for (auto& c : s)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return s;
-}
+using detail::lower;
+using detail::take;
 
 }  // namespace
 

@@ -126,6 +126,7 @@ class Conn final : public Connection {
       session_id_ = tls::session_id(stream_.native_handle());
       alpn_ = tls::alpn_selected(stream_.native_handle());
       peer_chain_ = tls::peer_chain_der(stream_.native_handle());
+      sni_used_ = tls::sni_used(stream_.native_handle());
       // The reference closes when tls-unique is unavailable: the SMP handshake signs over it.
       if (session_id_.empty()) failure = "no tls-unique (Finished message) available";
     }

@@ -37,6 +37,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // The client's certificate chain as DER, leaf first (empty for ordinary clients; SMP services, §3.8).
   const std::vector<std::vector<uint8_t>>& peer_chain() const { return peer_chain_; }
   uint16_t local_port() const { return local_port_; }
+  // The client sent SNI and got the web certificate (tls::ServerOptions::web): a browser-style connection.
+  bool sni_used() const { return sni_used_; }
 
   // All members run on the connection's executor (today the single io_context thread). One reader at a time.
   // Reads exactly buf.size() bytes; false on EOF, error, server stop or timeout (timeout: if given). After a
@@ -60,6 +62,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::string peer_;
   std::vector<std::vector<uint8_t>> peer_chain_;
   uint16_t local_port_ = 0;
+  bool sni_used_ = false;
 };
 
 using ConnectionPtr = std::shared_ptr<Connection>;

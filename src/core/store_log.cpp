@@ -85,7 +85,7 @@ void Writer::sync() {
   if (::fdatasync(fd_) != 0) throw std::system_error(errno, std::generic_category(), path_.string());
 }
 
-size_t read_lines(const fsys::path& path, const std::function<void(std::string_view line)>& on_line) {
+size_t read_lines(const fsys::path& path, const std::function<void(std::string_view line)>& on_line, bool report) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw std::system_error(errno, std::generic_category(), path.string());
   size_t count = 0;
@@ -93,7 +93,7 @@ size_t read_lines(const fsys::path& path, const std::function<void(std::string_v
     on_line(line);
     ++count;
   }
-  log::out_line(fmt::format("Processed: {} log lines", count));
+  if (report) log::out_line(fmt::format("Processed: {} log lines", count));
   return count;
 }
 

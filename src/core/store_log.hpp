@@ -44,9 +44,10 @@ class Writer {
   std::string pending_;
 };
 
-// Reads a log line by line (the last line may lack its '\n'); prints "Processed: <n> log lines" as the reference
-// does after reading. Returns the number of lines.
-size_t read_lines(const std::filesystem::path& path, const std::function<void(std::string_view line)>& on_line);
+// Reads a log line by line (the last line may lack its '\n'); prints "Processed: <n> log lines" after reading as
+// the reference's SMP server does (report = false: XFTP, which prints nothing). Returns the number of lines.
+size_t read_lines(const std::filesystem::path& path, const std::function<void(std::string_view line)>& on_line,
+                  bool report = true);
 
 // The start-up protocol of §4.3 for log file `f`: recovers from an interrupted compaction (F.start), reads F
 // through `read`, rewrites it compacted through `write_compacted` (which appends to the given writer), keeps

@@ -27,6 +27,26 @@ constexpr const char* kGroups = "X25519";
 constexpr uint16_t kSigalgs[] = {SSL_SIGN_ED25519};
 #endif
 
+// The broad set used for every connection once a web certificate is configured (the reference's
+// defaultSupportedParamsHTTPS): browsers need AES-GCM, ECDHE with RSA/ECDSA certificates and NIST curves.
+constexpr const char* kHttpsTls12Ciphers =
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:ECDHE-ECDSA-AES128-GCM-SHA256:"
+    "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384";
+#ifdef SR_TLS_OPENSSL
+constexpr const char* kHttpsTls13Suites = "TLS_CHACHA20_POLY1305_SHA256:TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256";
+constexpr const char* kHttpsGroups = "X25519:X448:P-256:P-384:P-521";
+constexpr const char* kHttpsSigalgs =
+    "ed25519:ed448:ECDSA+SHA256:ECDSA+SHA384:ECDSA+SHA512:rsa_pss_rsae_sha256:rsa_pss_rsae_sha384:"
+    "rsa_pss_rsae_sha512:RSA+SHA256:RSA+SHA384:RSA+SHA512";
+#else
+constexpr const char* kHttpsGroups = "X25519:P-256:P-384:P-521";
+constexpr uint16_t kHttpsSigalgs[] = {
+    SSL_SIGN_ED25519,           SSL_SIGN_ECDSA_SECP256R1_SHA256, SSL_SIGN_ECDSA_SECP384R1_SHA384,
+    SSL_SIGN_ECDSA_SECP521R1_SHA512, SSL_SIGN_RSA_PSS_RSAE_SHA256, SSL_SIGN_RSA_PSS_RSAE_SHA384,
+    SSL_SIGN_RSA_PSS_RSAE_SHA512, SSL_SIGN_RSA_PKCS1_SHA256,   SSL_SIGN_RSA_PKCS1_SHA384,
+    SSL_SIGN_RSA_PKCS1_SHA512};
+#endif
+
 [[noreturn]] void fail(const std::string& what) {
   const std::string detail = last_error();
   throw TlsError(detail.empty() ? what : what + ": " + detail);
@@ -135,7 +155,28 @@ std::string alpn_wire(const std::vector<std::string>& names) {
 
 // ---- common context setup ---------------------------------------------------------------------------------
 
-CtxPtr new_context(const SSL_METHOD* method) {
+// Cipher suites, groups and signature algorithms: the reference's native set, or the HTTPS set (web certificate).
+void set_parameters(SSL_CTX* raw, bool https) {
+  if (SSL_CTX_set_cipher_list(raw, https ? kHttpsTls12Ciphers : kTls12Ciphers) != 1)
+    fail("cannot set TLS 1.2 cipher list");
+#ifdef SR_TLS_OPENSSL
+  if (SSL_CTX_set_ciphersuites(raw, https ? kHttpsTls13Suites : kTls13Suites) != 1)
+    fail("cannot set TLS 1.3 cipher suites");
+  if (SSL_CTX_set1_groups_list(raw, https ? kHttpsGroups : kGroups) != 1) fail("cannot set key exchange groups");
+  if (SSL_CTX_set1_sigalgs_list(raw, https ? kHttpsSigalgs : kSigalgs) != 1)
+    fail("cannot set signature algorithms");
+#else
+  // BoringSSL's TLS 1.3 suites are fixed (AES-GCM and CHACHA20-POLY1305, ordered by hardware support); there is
+  // no API to limit them to TLS_CHACHA20_POLY1305_SHA256, so a BoringSSL peer may negotiate AES-GCM.
+  if (SSL_CTX_set1_curves_list(raw, https ? kHttpsGroups : kGroups) != 1) fail("cannot set key exchange groups");
+  const uint16_t* algs = https ? kHttpsSigalgs : kSigalgs;
+  const size_t n = https ? std::size(kHttpsSigalgs) : std::size(kSigalgs);
+  if (SSL_CTX_set_signing_algorithm_prefs(raw, algs, n) != 1 || SSL_CTX_set_verify_algorithm_prefs(raw, algs, n) != 1)
+    fail("cannot set signature algorithms");
+#endif
+}
+
+CtxPtr new_context(const SSL_METHOD* method, bool https = false) {
   SSL_CTX* raw = SSL_CTX_new(method);
   if (raw == nullptr) fail("cannot create TLS context");
   CtxPtr ctx(raw, CtxFree{});
@@ -143,19 +184,7 @@ CtxPtr new_context(const SSL_METHOD* method) {
   if (SSL_CTX_set_min_proto_version(raw, TLS1_2_VERSION) != 1 ||
       SSL_CTX_set_max_proto_version(raw, TLS1_3_VERSION) != 1)
     fail("cannot set TLS versions");
-  if (SSL_CTX_set_cipher_list(raw, kTls12Ciphers) != 1) fail("cannot set TLS 1.2 cipher list");
-#ifdef SR_TLS_OPENSSL
-  if (SSL_CTX_set_ciphersuites(raw, kTls13Suites) != 1) fail("cannot set TLS 1.3 cipher suites");
-  if (SSL_CTX_set1_groups_list(raw, kGroups) != 1) fail("cannot set key exchange groups");
-  if (SSL_CTX_set1_sigalgs_list(raw, kSigalgs) != 1) fail("cannot set signature algorithms");
-#else
-  // BoringSSL's TLS 1.3 suites are fixed (AES-GCM and CHACHA20-POLY1305, ordered by hardware support); there is
-  // no API to limit them to TLS_CHACHA20_POLY1305_SHA256, so a BoringSSL peer may negotiate AES-GCM.
-  if (SSL_CTX_set1_curves_list(raw, kGroups) != 1) fail("cannot set key exchange groups");
-  if (SSL_CTX_set_signing_algorithm_prefs(raw, kSigalgs, std::size(kSigalgs)) != 1 ||
-      SSL_CTX_set_verify_algorithm_prefs(raw, kSigalgs, std::size(kSigalgs)) != 1)
-    fail("cannot set signature algorithms");
-#endif
+  set_parameters(raw, https);
 
   // No resumption of any kind: the reference has no session manager (transport §3.1).
   SSL_CTX_set_options(raw, SSL_OP_NO_TICKET | SSL_OP_NO_RENEGOTIATION);
@@ -167,6 +196,57 @@ CtxPtr new_context(const SSL_METHOD* method) {
 
   SSL_CTX_set_msg_callback(raw, capture_finished);
   return ctx;
+}
+
+// ---- web certificate by SNI (xftp §3.2) ------------------------------------------------------------------------
+
+void free_web_ctx(void*, void* ptr, CRYPTO_EX_DATA*, int, long, void*) {
+  if (ptr != nullptr) SSL_CTX_free(static_cast<SSL_CTX*>(ptr));
+}
+
+int web_ctx_index() {
+  static const int index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, free_web_ctx);
+  return index;
+}
+
+int sni_index() {
+  static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
+
+// A client that names a host gets the web chain; the flag records it for the role (web connection).
+int select_by_servername(SSL* ssl, int*, void* arg) {
+  const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+  if (name == nullptr || *name == '\0') return SSL_TLSEXT_ERR_OK;
+  auto* web = static_cast<SSL_CTX*>(arg);
+  if (SSL_set_SSL_CTX(ssl, web) != web) return SSL_TLSEXT_ERR_ALERT_FATAL;
+  SSL_set_ex_data(ssl, sni_index(), reinterpret_cast<void*>(1));
+  return SSL_TLSEXT_ERR_OK;
+}
+
+// Certificate chain (leaf first, then every further certificate of the files) and key into ctx.
+void use_chain(SSL_CTX* raw, const std::vector<X509Ptr>& certs, const std::string& cert_file,
+               const std::vector<X509Ptr>& extra, const std::string& extra_file, EVP_PKEY* key,
+               const std::string& key_file) {
+  if (SSL_CTX_use_certificate(raw, certs.front().get()) != 1) fail(cert_file + ": cannot use certificate");
+  for (size_t i = 1; i < certs.size(); ++i)
+    if (SSL_CTX_add1_chain_cert(raw, certs[i].get()) != 1) fail(cert_file + ": cannot add certificate to chain");
+  for (const auto& cert : extra)
+    if (SSL_CTX_add1_chain_cert(raw, cert.get()) != 1) fail(extra_file + ": cannot add certificate to chain");
+  if (X509_check_private_key(certs.front().get(), key) != 1)
+    fail(key_file + ": private key does not match " + cert_file);
+  if (SSL_CTX_use_PrivateKey(raw, key) != 1) fail(key_file + ": cannot use private key");
+}
+
+void set_alpn(SSL_CTX* raw, const std::vector<std::string>& alpn) {
+  if (alpn.empty()) return;
+  alpn_wire(alpn);  // validates the names
+  auto* list = new AlpnList(alpn);
+  if (SSL_CTX_set_ex_data(raw, alpn_index(), list) != 1) {
+    delete list;
+    fail("cannot store ALPN list");
+  }
+  SSL_CTX_set_alpn_select_cb(raw, select_alpn, list);
 }
 
 int accept_any_certificate(int, X509_STORE_CTX*) {
@@ -256,27 +336,32 @@ CtxPtr make_server_context(const std::string& cert_file, const std::string& ca_f
   std::vector<X509Ptr> ca_certs = read_pem_certs(ca_file);
   if (ca_certs.empty()) throw TlsError(ca_file + ": no certificate found");
 
-  CtxPtr ctx = new_context(TLS_server_method());
+  const bool https = options.web.has_value();
+  CtxPtr ctx = new_context(TLS_server_method(), https);
   SSL_CTX* raw = ctx.get();
 
   // Sent chain: every certificate of cert_file, then every one of ca_file (transport §3.2: [online, CA]).
-  if (SSL_CTX_use_certificate(raw, certs.front().get()) != 1) fail(cert_file + ": cannot use certificate");
-  for (size_t i = 1; i < certs.size(); ++i)
-    if (SSL_CTX_add1_chain_cert(raw, certs[i].get()) != 1) fail(cert_file + ": cannot add certificate to chain");
-  for (const auto& cert : ca_certs)
-    if (SSL_CTX_add1_chain_cert(raw, cert.get()) != 1) fail(ca_file + ": cannot add certificate to chain");
-  if (X509_check_private_key(certs.front().get(), key.get()) != 1)
-    fail(key_file + ": private key does not match " + cert_file);
-  if (SSL_CTX_use_PrivateKey(raw, key.get()) != 1) fail(key_file + ": cannot use private key");
+  use_chain(raw, certs, cert_file, ca_certs, ca_file, key.get(), key_file);
+  set_alpn(raw, options.alpn);
 
-  if (!options.alpn.empty()) {
-    alpn_wire(options.alpn);  // validates the names
-    auto* list = new AlpnList(options.alpn);
-    if (SSL_CTX_set_ex_data(raw, alpn_index(), list) != 1) {
-      delete list;
-      fail("cannot store ALPN list");
+  if (https) {
+    const auto& w = *options.web;
+    PkeyPtr web_key = read_private_key(w.key_file);
+    std::vector<X509Ptr> web_certs = read_pem_certs(w.cert_file);
+    if (web_certs.empty()) throw TlsError(w.cert_file + ": no certificate found");
+    CtxPtr web = new_context(TLS_server_method(), true);
+    use_chain(web.get(), web_certs, w.cert_file, {}, "", web_key.get(), w.key_file);
+    // After the switch ALPN is looked up on the web context.
+    set_alpn(web.get(), options.alpn);
+    // The identity context owns a reference to the web context (freed with it, free_web_ctx).
+    SSL_CTX* web_raw = web.get();
+    SSL_CTX_up_ref(web_raw);
+    if (SSL_CTX_set_ex_data(raw, web_ctx_index(), web_raw) != 1) {
+      SSL_CTX_free(web_raw);
+      fail("cannot store web certificate context");
     }
-    SSL_CTX_set_alpn_select_cb(raw, select_alpn, list);
+    SSL_CTX_set_tlsext_servername_callback(raw, select_by_servername);
+    SSL_CTX_set_tlsext_servername_arg(raw, web_raw);
   }
 
   if (options.request_client_cert) {
@@ -288,8 +373,8 @@ CtxPtr make_server_context(const std::string& cert_file, const std::string& ca_f
   return ctx;
 }
 
-CtxPtr make_client_context(const std::vector<std::string>& alpn) {
-  CtxPtr ctx = new_context(TLS_client_method());
+CtxPtr make_client_context(const std::vector<std::string>& alpn, bool https) {
+  CtxPtr ctx = new_context(TLS_client_method(), https);
   SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_NONE, nullptr);
   if (!alpn.empty()) {
     const std::string wire = alpn_wire(alpn);
@@ -316,6 +401,8 @@ std::string alpn_selected(const SSL* ssl) {
   SSL_get0_alpn_selected(ssl, &data, &len);
   return data != nullptr ? std::string(reinterpret_cast<const char*>(data), len) : std::string();
 }
+
+bool sni_used(const SSL* ssl) { return SSL_get_ex_data(ssl, sni_index()) != nullptr; }
 
 std::vector<std::vector<uint8_t>> peer_chain_der(const SSL* ssl) {
   std::vector<std::vector<uint8_t>> out;

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <stdexcept>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -59,9 +60,19 @@ crypto::PrivateKey raw_private_key(const EVP_PKEY* key);
 // The reference server's ALPN list; any negotiated name means "full version range" (transport §3.5).
 inline const std::vector<std::string> kServerAlpn = {"smp/1", "h2", "http/1.1"};
 
+// An ordinary HTTPS certificate ([WEB] cert / key, e.g. Let's Encrypt; RSA and ECDSA allowed) presented only to
+// clients that send SNI. The cert file holds the leaf and any intermediates.
+struct WebCertificate {
+  std::string cert_file, key_file;
+};
+
 struct ServerOptions {
   std::vector<std::string> alpn = kServerAlpn;
   bool request_client_cert = false;  // SMP service certificates (§3.8): request, accept any, check later
+  // With a web certificate every connection gets the broad parameter set browsers need (AES-GCM, ECDHE-RSA/
+  // ECDSA, P-256/384/521, RSA and ECDSA signatures) as the reference's "HTTPS" parameters do; native clients
+  // still negotiate what they offer. A client sending SNI gets the web chain (xftp §3.2, sni_used()).
+  std::optional<WebCertificate> web;
 };
 
 // Server context per transport §9: TLS 1.2+1.3, CHACHA20-POLY1305 suites, groups X448:X25519 (X25519 only in
@@ -74,7 +85,9 @@ CtxPtr make_server_context(const std::string& cert_file, const std::string& ca_f
 
 // Client context with the same parameter lists, the given ALPN list, no verification by the library (callers
 // check the chain and the key hash themselves, transport §3.4).
-CtxPtr make_client_context(const std::vector<std::string>& alpn = {"smp/1"});
+// https: the broad parameter set of a server with a web certificate, for web-style clients that expect an
+// ordinary HTTPS certificate (RSA/ECDSA) when they send SNI.
+CtxPtr make_client_context(const std::vector<std::string>& alpn = {"smp/1"}, bool https = false);
 
 // Optional hook for every SSL created from our contexts, before the handshake. The tls-unique capture is a
 // message callback inherited from the context that allocates its per-SSL storage itself, so SSL objects made by
@@ -85,6 +98,8 @@ void prepare(SSL* ssl);
 // TLS 1.3, 12 in TLS 1.2. Server side: the Finished received; client side: the Finished sent. Empty if unknown.
 std::vector<uint8_t> session_id(const SSL* ssl);
 std::string alpn_selected(const SSL* ssl);  // empty when no ALPN was negotiated
+// Server side, after the handshake: the client sent SNI and the web certificate was presented (xftp "sniUsed").
+bool sni_used(const SSL* ssl);
 
 // DER encodings of the peer's chain, leaf first (server side: leaf + SSL_get_peer_cert_chain).
 std::vector<std::vector<uint8_t>> peer_chain_der(const SSL* ssl);

@@ -1,4 +1,5 @@
 #include "smp/client.hpp"
+#include "core/sync_run.hpp"
 
 #include "core/certs.hpp"
 
@@ -413,7 +414,7 @@ bool SmpClient::closed() const { return impl_->closed; }
 asio::awaitable<Response> SmpClient::request(ByteView entity_id, Command command, ClientAuth auth,
                                              std::optional<Clock::duration> timeout) {
   std::vector<Request> one;
-  one.push_back(Request{Bytes(entity_id.begin(), entity_id.end()), std::move(command), std::move(auth)});
+  one.push_back(Request{Bytes(entity_id.begin(), entity_id.end()), std::move(command), std::move(auth), std::nullopt});
   const Clock::duration t = timeout.value_or(impl_->options.timeout);
   auto r = co_await impl_->requests(std::move(one), t);
   co_return std::move(r.front());
@@ -545,25 +546,7 @@ SyncSmpClient::~SyncSmpClient() {
 
 template <class T>
 T SyncSmpClient::run(asio::awaitable<T> op) {
-  std::optional<T> result;
-  std::exception_ptr error;
-  bool done = false;
-  asio::co_spawn(io_, std::move(op), [&](std::exception_ptr e, T value) {
-    error = e;
-    if (!e) result.emplace(std::move(value));
-    done = true;
-  });
-  // The operations carry their own timeouts; this guard only catches a bug that would hang a test.
-  const auto hard_deadline = Clock::now() + timeout + std::chrono::seconds(30);
-  io_.restart();
-  while (!done && Clock::now() < hard_deadline) io_.run_one_for(std::chrono::milliseconds(100));
-  if (!done) {
-    client_->close();
-    while (!done) io_.run_one_for(std::chrono::milliseconds(100));
-    if (!error) throw ClientError("TIMEOUT");
-  }
-  if (error) std::rethrow_exception(error);
-  return std::move(*result);
+  return run_blocking<ClientError>(io_, std::move(op), timeout + std::chrono::seconds(30), [this] { client_->close(); });
 }
 
 void SyncSmpClient::connect(const std::string& host, uint16_t port, const Bytes& key_hash, ClientOptions options) {

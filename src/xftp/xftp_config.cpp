@@ -44,6 +44,8 @@ XftpConfig load_xftp_config(const config::Source& src) {
   if (src.find(FILES, "path") == nullptr) src.missing(FILES, "path", "/srv/xftp");
   c.files_path = src.find(FILES, "path")->text;
   c.storage_quota = src.opt_size(FILES, "storage_quota");
+  // Our extension: when the quota is full, delete the oldest uploaded files instead of refusing uploads.
+  c.evict_oldest = src.opt_on_off(FILES, "evict_oldest").value_or(false);
 
   c.inactive_clients = config::read_inactive_clients(src);
   c.web = config::read_web(src);

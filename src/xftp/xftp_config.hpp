@@ -39,6 +39,7 @@ struct XftpConfig {
   // [FILES]
   std::string files_path;               // required
   std::optional<uint64_t> storage_quota;  // bytes; absent = unlimited
+  bool evict_oldest = false;               // quota full: evict the oldest files instead of refusing (ours)
 
   config::InactiveClients inactive_clients;
   config::WebConfig web;

@@ -14,11 +14,7 @@
 #include <system_error>
 #include <vector>
 
-// cxxopts pulls in <regex>, whose inlined internals trip GCC 12's -Wmaybe-uninitialized under sanitizers.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <cxxopts.hpp>
-#pragma GCC diagnostic pop
+#include "core/options.hpp"
 
 #include "core/certs.hpp"
 #include "core/cli.hpp"
@@ -26,9 +22,15 @@
 #include "core/fsutil.hpp"
 #include "core/log.hpp"
 #include "core/server.hpp"
+#include "core/chunk_store.hpp"
+#include "core/store_log.hpp"
 #include "core/tls.hpp"
+#include "xftp/file_store.hpp"
+#include "xftp/session.hpp"
+#include "xftp/store_log_records.hpp"
 #include "xftp/xftp_config.hpp"
 #include "xftp/xftp_init.hpp"
+#include "xftp/xftp_state.hpp"
 
 namespace sr::xftp {
 
@@ -351,17 +353,49 @@ int Cli::database(const std::vector<std::string>& args) const {
   return 1;
 }
 
-// No XFTP protocol yet: hold an accepted connection for the protocol-handshake window, discarding what the
-// client sends, then let the server close it.
-asio::awaitable<void> hold_connection(net::ConnectionPtr conn, net::Clock::duration window) {
-  const auto deadline = net::Clock::now() + window;
-  uint8_t byte = 0;
-  for (;;) {
-    const auto left = deadline - net::Clock::now();
-    if (left <= net::Clock::duration::zero()) break;
-    if (!co_await conn->read_exact(std::span<uint8_t>(&byte, 1), left)) break;
-  }
+int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
+
+std::string mbs(uint64_t bytes) { return fmt::format("{}mb", bytes / 1048576); }
+
+// §6.1: the expiry pass at start and every 2 hours, with the reference's NOTE lines.
+void expire_files(XftpState& state, const chunks::ChunkStore& chunks) {
+  const uint64_t used_before = chunks.used();
+  LOG_NOTE("Expiration check: {} files", state.file_count());
+  state.expire(unix_now());
+  const uint64_t used_after = chunks.used();
+  LOG_NOTE("Used {} -> {}, {} reclaimed.", mbs(used_before), mbs(used_after),
+           mbs(used_before > used_after ? used_before - used_after : 0));
+}
+
+// The chunk directory against the records after loading the log: a chunk file of a record without a recorded
+// upload is an upload that was never confirmed (the client retries it) and is deleted; chunk files without any
+// record are left alone, as the reference leaves them, but reported since they count against the quota.
+void reconcile_chunks(const FileStore& store, chunks::ChunkStore& chunks) {
+  size_t unconfirmed = 0;
+  store.for_each([&](const FileRec& f) {
+    if (!f.uploaded() && chunks.committed_size(f.sender_id)) {
+      chunks.remove(f.sender_id);
+      ++unconfirmed;
+    }
+  });
+  if (unconfirmed > 0) LOG_NOTE("deleted {} chunk files of unconfirmed uploads", unconfirmed);
+  size_t orphans = 0;
+  for (const auto& id : chunks.committed_ids())
+    if (store.by_sender(id) == nullptr) ++orphans;
+  if (orphans > 0)
+    LOG_WARN("{} files in {} have no file record (kept; they count against the storage quota; remove them by "
+             "hand if the store log was not lost)",
+             orphans, chunks.dir().string());
+}
+
+// The periodic expiry on the server's io_context (started and stopped with it).
+struct ExpiryTimer {
+  std::unique_ptr<asio::steady_timer> timer;
+  bool stopped = false;
+};
 
 int Cli::start(const std::vector<std::string>& args) const {
   const SubSpec s = sub("start");
@@ -406,22 +440,136 @@ int Cli::start(const std::vector<std::string>& args) const {
       return 1;
     }
   }
-  if (cfg.storage_quota) {
-    const uint64_t used = 0;  // no file store yet (spec §6.2: the sum of all file records)
-    LOG_NOTE("Total / available storage: {} / {}", *cfg.storage_quota, *cfg.storage_quota - used);
+  chunks::ChunkStore chunk_store(cfg.files_path, cfg.storage_quota, chunks::Options{cfg.evict_oldest});
+  try {
+    chunk_store.open();
+  } catch (const std::system_error& e) {
+    std::fprintf(stderr, "Error: cannot use the files directory %s ([FILES] path): %s\n", cfg.files_path.c_str(),
+                 e.what());
+    return 1;
   }
+  FileStore store;
+  std::shared_ptr<storelog::Writer> writer;
+  if (cfg.store_log) {
+    auto read = [&](const stdfs::path& p) {
+      storelog::read_lines(
+          p,
+          [&](std::string_view line) {
+            if (auto message = load_store_log_line(store, line)) log::out_line(*message);
+          },
+          false);
+    };
+    auto compact = [&](storelog::Writer& w) {
+      w.begin_bulk();
+      write_compacted(store, [&](std::string_view line) { w.append(line); });
+      w.flush();
+    };
+    try {
+      writer = std::make_shared<storelog::Writer>(
+          storelog::open_store_log(store_log(), read, compact, std::chrono::system_clock::now()));
+    } catch (const std::system_error& e) {
+      std::fprintf(stderr, "Error: cannot open the store log %s: %s\n", store_log().c_str(), e.what());
+      return 1;
+    }
+  }
+  reconcile_chunks(store, chunk_store);
+
+  XftpStateConfig state_config;
+  state_config.new_files = cfg.new_files;
+  state_config.create_password = cfg.create_password;
+  state_config.file_ttl = cfg.expire_files_hours * 3600;
+  XftpState state(state_config, store, chunk_store);
+  if (writer) {
+    state.store_log = [writer](std::string_view line) {
+      try {
+        writer->append(line);
+      } catch (const std::exception& e) {
+        LOG_ERROR("STORE: store log, {}", e.what());
+      }
+    };
+  }
+
+  if (cfg.storage_quota) {
+    const auto quota = static_cast<int64_t>(*cfg.storage_quota);
+    const auto used = static_cast<int64_t>(chunk_store.used());
+    LOG_NOTE("Total / available storage: {} / {}", quota, quota - used);
+    if (used > quota) LOG_WARN("WARNING: storage quota is less than used storage, no files can be uploaded!");
+  }
+  expire_files(state, chunk_store);
 
   tls::ServerOptions tls_options;
   tls_options.alpn = kXftpAlpn;
+  if (cfg.web.cert || cfg.web.key) {
+    // Both or neither: a browser needs the pair; say which line is missing.
+    for (const auto& [key, file] : {std::pair{"cert", cfg.web.cert}, std::pair{"key", cfg.web.key}}) {
+      if (!file) {
+        std::fprintf(stderr,
+                     "Error: [WEB] %s is not set while the other web certificate file is: set both cert and key "
+                     "(the web certificate for browsers), or remove both.\n",
+                     key);
+        return 1;
+      }
+      if (!stdfs::exists(*file)) {
+        std::fprintf(stderr,
+                     "Error: web certificate file %s ([WEB] %s) does not exist: put the HTTPS certificate for "
+                     "your domain there, or remove the cert and key lines from [WEB].\n",
+                     file->c_str(), key);
+        return 1;
+      }
+    }
+    tls_options.web = tls::WebCertificate{*cfg.web.cert, *cfg.web.key};
+  }
   auto ctx = cli::load_server_credentials(paths.cfg, "XFTP", tls_options);
+  auto identity = cli::load_server_identity(paths.cfg);
+
+  asio::thread_pool blocking(2);
+  auto server_ctx = std::make_shared<ServerContext>(
+      state, HandshakeIdentity{identity.key_hash, identity.cert_chain, identity.online_key});
+  server_ctx->static_path = cfg.web.static_path;
+  server_ctx->blocking = &blocking;
+  if (cfg.inactive_clients.disconnect)
+    server_ctx->http2.idle_timeout = std::chrono::seconds(cfg.inactive_clients.ttl);
 
   net::ServerOptions options;
   options.ports = {cfg.port};
   options.tls_handshake_timeout = std::chrono::seconds(cfg.timeouts.tls_handshake);
   options.log_tls_errors = cfg.log_tls_errors;
-  const net::Clock::duration window = std::chrono::seconds(cfg.timeouts.protocol_handshake);
+
+  auto expiry = std::make_shared<ExpiryTimer>();
+  cli::ServeHooks hooks;
+  hooks.start = [expiry, &state, &chunk_store](asio::io_context& io) {
+    expiry->timer = std::make_unique<asio::steady_timer>(io);
+    asio::co_spawn(
+        io,
+        [expiry, &state, &chunk_store]() -> asio::awaitable<void> {
+          for (;;) {
+            expiry->timer->expires_after(std::chrono::hours(2));
+            asio::error_code ec;
+            co_await expiry->timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+            if (expiry->stopped) co_return;
+            expire_files(state, chunk_store);
+          }
+        },
+        asio::detached);
+  };
+  hooks.stop = [expiry] {
+    expiry->stopped = true;
+    if (expiry->timer) expiry->timer->cancel();
+  };
+  hooks.finish = [&blocking, writer] {
+    blocking.join();  // uploads being committed finish before the log is closed
+    if (writer) {
+      try {
+        writer->sync();
+      } catch (const std::exception& e) {
+        LOG_ERROR("STORE: store log, {}", e.what());
+      }
+    }
+  };
+  std::shared_ptr<const ServerContext> shared = server_ctx;
   return cli::serve_until_signal(std::move(ctx), std::move(options),
-                                 [window](net::ConnectionPtr conn) { return hold_connection(std::move(conn), window); });
+                                 [shared](net::ConnectionPtr conn) { return serve_connection(std::move(conn), shared); },
+                                 std::move(hooks));
 }
 
 std::string program_name(const char* argv0) {

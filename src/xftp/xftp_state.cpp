@@ -287,4 +287,9 @@ size_t XftpState::expire(int64_t now) {
   return expired.size();
 }
 
+size_t XftpState::file_count() {
+  std::lock_guard lock(mutex_);
+  return store_.file_count();
+}
+
 }  // namespace sr::xftp

@@ -103,6 +103,8 @@ class XftpState {
   // records). Returns the number of files removed.
   size_t expire(int64_t now);
 
+  size_t file_count();
+
  private:
   Outcome sender_command(const Command& c, const FileRec& rec);
   Outcome recipient_command(const Command& c, const RecipientId& rid, const FileRec& rec);

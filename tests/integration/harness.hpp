@@ -88,6 +88,7 @@ struct TlsProbeOptions {
   int max_version = 0;                        // 0: any; TLS1_2_VERSION to force TLS 1.2
   std::chrono::milliseconds close_wait{0};    // >0: after the handshake, wait this long for the server to close
   std::string host = "127.0.0.1";
+  std::string sni;  // server name sent (SNI), none when empty
 };
 
 TlsProbe tls_probe(uint16_t port, const TlsProbeOptions& options = {});

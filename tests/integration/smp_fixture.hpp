@@ -73,6 +73,23 @@ inline int cert_key_type(const std::filesystem::path& pem) {
   return key ? EVP_PKEY_id(key.get()) : -1;
 }
 
+// Adds lines to an INI file right after the header of `section`.
+inline void add_ini_lines(const std::filesystem::path& ini, const std::string& section, const std::string& lines) {
+  std::string text = read_text(ini);
+  auto pos = text.find("[" + section + "]\n");
+  if (pos == std::string::npos) throw std::runtime_error("no section " + section);
+  text.insert(pos + section.size() + 3, lines);
+  write_text(ini, text);
+}
+
+// The raw 32-byte key hash a client dials: SHA-256 of <cfg>/ca.crt's DER (computed with libcrypto).
+inline std::vector<uint8_t> ca_key_hash(const std::filesystem::path& cfg) {
+  auto der = first_cert_der(cfg / "ca.crt");
+  std::vector<uint8_t> h(SHA256_DIGEST_LENGTH);
+  SHA256(der.data(), der.size(), h.data());
+  return h;
+}
+
 inline bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 // One smp-server installation in a temporary directory.
@@ -117,20 +134,11 @@ struct StartDirs : SmpDirs {
     set_ini_line("port = 5223,443", "port = " + ports());
   }
   // The raw 32-byte key hash a client dials (SHA-256 of the CA certificate DER, computed with libcrypto).
-  std::vector<uint8_t> key_hash_bytes() const {
-    auto der = first_cert_der(cfg / "ca.crt");
-    std::vector<uint8_t> h(SHA256_DIGEST_LENGTH);
-    SHA256(der.data(), der.size(), h.data());
-    return h;
-  }
+  std::vector<uint8_t> key_hash_bytes() const { return ca_key_hash(cfg); }
   std::string ports() const { return std::to_string(p1) + "," + std::to_string(p2); }
   // Adds lines right after a section header.
   void add_to_section(const std::string& section, const std::string& lines) const {
-    std::string text = read_text(ini());
-    auto pos = text.find("[" + section + "]\n");
-    if (pos == std::string::npos) throw std::runtime_error("no section " + section);
-    text.insert(pos + section.size() + 3, lines);
-    write_text(ini(), text);
+    add_ini_lines(ini(), section, lines);
   }
   // Waits until both listeners are bound: the NOTE "binding to <addr>:<p2>" ends with ":<p2>".
   std::unique_ptr<Process> start_ready(const std::vector<std::string>& args = {"start"}) const {

@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "harness.hpp"
+#include "xftp_fixture.hpp"
 #include "text_files.hpp"
 #include "tests/reference_ini.hpp"
 
@@ -94,12 +95,7 @@ std::string common_name_of(const fsys::path& crt) {
   return cn;
 }
 
-#ifdef SR_TLS_BORINGSSL
-// No Ed448 in BoringSSL: every init that does not test the algorithm itself asks for Ed25519.
-const std::vector<std::string> kAlgArgs = {"-a", "ED25519"};
-#else
-const std::vector<std::string> kAlgArgs = {};
-#endif
+const std::vector<std::string>& kAlgArgs = kXftpAlgArgs;
 
 // A server's configuration and state directories in a temporary directory, with the binary linked as
 // `xftp-server` next to them.
@@ -145,23 +141,10 @@ std::string banner() {
   return r.out.substr(0, r.out.find('\n'));
 }
 
-// Starts `xftp-server start` and returns once the server answers TLS. An answer (a ServerHello or an alert) needs
-// the server's event loop, which runs only after its signal handlers are installed, so a signal sent afterwards
-// takes the graceful path. The "binding to" line can precede listen(), hence the retries.
+// Starts `xftp-server start` and returns once the server answers TLS (see start_xftp_process).
 std::unique_ptr<Process> start_server(const Server& s, uint16_t port, std::vector<std::string> extra = {}) {
-  std::vector<std::string> argv = {s.program.string(), "start"};
-  argv.insert(argv.end(), extra.begin(), extra.end());
-  auto p = std::make_unique<Process>(argv, s.env());
-  REQUIRE(p->wait_for("binding to"));
-  TlsProbeOptions o;
-  o.alpn = {"h2"};
-  TlsProbe probe;
-  for (int attempt = 0; attempt < 100 && !probe.connected; ++attempt) {
-    if (attempt > 0) std::this_thread::sleep_for(100ms);
-    probe = tls_probe(port, o);
-  }
-  INFO(probe.error);
-  REQUIRE(probe.connected);
+  auto p = start_xftp_process(s.program, s.env(), port, std::move(extra));
+  REQUIRE(p->running());
   return p;
 }
 

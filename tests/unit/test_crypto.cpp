@@ -372,3 +372,27 @@ TEST_CASE("random_bytes", "[crypto]") {
   CHECK(a != b);
   CHECK(sr::crypto::random_bytes(0).empty());
 }
+
+TEST_CASE("Streaming SHA-256 and SHA-512 equal the one-shot digests over any slicing", "[crypto]") {
+  // FIPS 180 "abc" vectors, then a 100 KB body hashed in uneven slices as chunk bodies arrive.
+  Sha256Stream abc256;
+  abc256.update(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>("ab"), 2));
+  abc256.update(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>("c"), 1));
+  CHECK(to_hex(abc256.finish()) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  Sha512Stream abc512;
+  abc512.update(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>("abc"), 3));
+  CHECK(to_hex(abc512.finish()) ==
+        "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a2192992a274fc1a836ba3c23a3feebbd"
+        "454d4423643ce80e2a9ac94fa54ca49f");
+  Bytes body(100000);
+  for (size_t i = 0; i < body.size(); ++i) body[i] = static_cast<uint8_t>(i * 7 + (i >> 9));
+  Sha256Stream s256;
+  Sha512Stream s512;
+  for (size_t off = 0, n = 1; off < body.size(); off += n, n = n * 3 + 1) {
+    const size_t len = std::min(n, body.size() - off);
+    s256.update(std::span<const uint8_t>(body).subspan(off, len));
+    s512.update(std::span<const uint8_t>(body).subspan(off, len));
+  }
+  CHECK(s256.finish() == sha256(body));
+  CHECK(s512.finish() == sha512(body));
+}

@@ -8,46 +8,20 @@
 
 #include "core/crypto.hpp"
 #include "hex.hpp"
+#include "xftp_vectors.hpp"
 #include "xftp/protocol.hpp"
 
 using namespace sr;
 using namespace sr::test;
 using namespace sr::xftp;
 using crypto::KeyAlg;
+using namespace sr::test::xftpv;
 
 namespace {
 
-Bytes str(std::string_view s) { return Bytes(s.begin(), s.end()); }
-Bytes seq(uint8_t a, size_t n) {
-  Bytes b(n);
-  for (size_t i = 0; i < n; ++i) b[i] = static_cast<uint8_t>(a + i);
-  return b;
-}
-crypto::Key32 key32(const Bytes& b) {
-  crypto::Key32 k;
-  std::copy(b.begin(), b.end(), k.begin());
-  return k;
-}
-crypto::Nonce nonce24(const Bytes& b) {
-  crypto::Nonce n;
-  std::copy(b.begin(), b.end(), n.begin());
-  return n;
-}
 Bytes view(ByteView v) { return Bytes(v.begin(), v.end()); }
-// pad16k(m) as the vectors file defines it.
-Bytes block_of(const Bytes& m) {
-  Bytes b{static_cast<uint8_t>(m.size() >> 8), static_cast<uint8_t>(m.size())};
-  b.insert(b.end(), m.begin(), m.end());
-  b.resize(kBlockSize, '#');
-  return b;
-}
-std::string sha_hex(const Bytes& b) { return to_hex(crypto::sha256(b)); }
 
 // ---- V1 inputs ----
-const crypto::PrivateKey kSndSk{KeyAlg::Ed25519, seq(0x00, 32)};
-const crypto::PrivateKey kRcv1Sk{KeyAlg::Ed25519, seq(0x20, 32)};
-const crypto::PrivateKey kRcv2Sk{KeyAlg::Ed25519, seq(0x40, 32)};
-const crypto::Key32 kRcvDhSk = key32(seq(0x60, 32));
 const crypto::Key32 kSrvEphSk = key32(seq(0x80, 32));
 const crypto::Key32 kSrvHsSk = key32(seq(0xa0, 32));
 const crypto::PrivateKey kCaSk{KeyAlg::Ed25519, seq(0xc0, 32)};
@@ -55,8 +29,6 @@ const crypto::PrivateKey kLeafSk{KeyAlg::Ed25519, seq(0xe0, 32)};
 const crypto::Key32 kEntityX25519Sk = key32(Bytes(32, 0x77));
 const crypto::PrivateKey kEd448CaSk{KeyAlg::Ed448, seq(0x10, 57)};
 const crypto::PrivateKey kEd448LeafSk{KeyAlg::Ed448, seq(0x90, 57)};
-const Bytes kSessionId = str("session-id-for-xftp-test-vectors");
-const Bytes kChallenge = str("challenge-32-bytes-for-web-hello");
 const Bytes kCorrId = str("corr-0001");
 const Bytes kSenderId = str("sender-id-000001");
 const Bytes kRcpId1 = str("recipient-id-001");
