@@ -293,6 +293,8 @@ int serve_until_signal(tls::CtxPtr ctx, net::ServerOptions options, net::Handler
   server.start();
   io.run();
   if (hooks.finish) hooks.finish();
+  // What the hooks hold (timers, listeners) must go while the io_context that owns their services still exists.
+  hooks = ServeHooks{};
   LOG_NOTE("Server stopped");
   return 0;
 }

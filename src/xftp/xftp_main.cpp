@@ -556,7 +556,8 @@ int Cli::start(const std::vector<std::string>& args) const {
     expiry->stopped = true;
     if (expiry->timer) expiry->timer->cancel();
   };
-  hooks.finish = [&blocking, writer] {
+  hooks.finish = [&blocking, writer, expiry] {
+    expiry->timer.reset();  // a timer must go before the io_context that owns its service
     blocking.join();  // uploads being committed finish before the log is closed
     if (writer) {
       try {
