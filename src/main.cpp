@@ -1,6 +1,7 @@
 // simplex-relay: one multi-call binary (busybox-style). The table below maps a name to a role's main.
 // Dispatch: basename(argv[0]) first (symlinks smp-server, xftp-server), then the first argument
 // (`simplex-relay smp start`). Unknown names list the roles and exit 2.
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -9,6 +10,7 @@
 
 #include "build_info.hpp"
 #include "smp/smp_main.hpp"
+#include "tools/check.hpp"
 #include "xftp/xftp_cli.hpp"
 #include "xftp/xftp_main.hpp"
 
@@ -25,6 +27,7 @@ constexpr Role kRoles[] = {
     {"smp", "smp-server", sr::smp::smp_server_main, "SMP messaging relay (drop-in for smp-server)"},
     {"xftp", "xftp-server", sr::xftp::xftp_server_main, "XFTP file relay (drop-in for xftp-server)"},
     {"xftp-cli", "xftp-cli", sr::xftp::xftp_cli_main, "XFTP client: send / recv / del / info files"},
+    {"check", "simplex-relay-check", sr::tools::check_main, "test an SMP or XFTP server address as the apps do"},
 };
 
 std::string_view basename_of(const char* path) {
@@ -37,12 +40,17 @@ void print_usage(FILE* out) {
   std::fprintf(out,
                "simplex-relay %s (%s, TLS backend: %s) - SimpleX SMP and XFTP relays in one binary\n\n"
                "Usage: simplex-relay ROLE COMMAND [OPTIONS]\n"
-               "       ROLE-program COMMAND [OPTIONS]   (symlinked as smp-server, xftp-server)\n\n"
+               "       ROLE-program COMMAND [OPTIONS]   (symlinked as smp-server, xftp-server, xftp-cli)\n\n"
                "Roles:\n",
                SR_VERSION, SR_COMMIT, SR_TLS_BACKEND);
+  int name_width = 0, program_width = 0;
+  for (const auto& r : kRoles) {
+    name_width = std::max(name_width, static_cast<int>(r.name.size()));
+    program_width = std::max(program_width, static_cast<int>(r.program.size()));
+  }
   for (const auto& r : kRoles)
-    std::fprintf(out, "  %-6s %-12s %.*s\n", std::string(r.name).c_str(), std::string(r.program).c_str(),
-                 static_cast<int>(r.summary.size()), r.summary.data());
+    std::fprintf(out, "  %-*s %-*s %.*s\n", name_width, std::string(r.name).c_str(), program_width,
+                 std::string(r.program).c_str(), static_cast<int>(r.summary.size()), r.summary.data());
   std::fprintf(out,
                "\nExamples:\n"
                "  simplex-relay smp init -y --no-password --disable-web\n"

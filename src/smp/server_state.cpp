@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <ctime>
 
 #include <fmt/format.h>
 
@@ -555,7 +556,7 @@ std::optional<Response> ServerState::subscribe(Ctx& x, QueueRec& q) {
   // The reply goes before the MSG event (§6.2).
   x.reply(resp::SOK{x.service ? std::optional<Bytes>(to_bytes(x.service->service_id)) : std::nullopt});
   if (const Message* m = msgs_.peek(rid)) {
-    x.c.delivered[rid] = m->msg_id;
+    x.c.delivered[rid] = {m->msg_id, std::time(nullptr)};
     x.c.push({{}, to_bytes(rid), make_msg(q, *m)});
     if (!had_sub) ++stats_.qSub;  // the reference counts a new subscription only when it delivers a message
   }
@@ -572,7 +573,7 @@ Response ServerState::get_message(Ctx& x, QueueRec& q) {
   const bool unacked = x.c.delivered.erase(rid) > 0;  // the previous GET's message was not acknowledged
   if (const Message* m = msgs_.peek(rid)) {
     ++(unacked ? stats_.msgGetDuplicate : stats_.msgGet);
-    x.c.delivered[rid] = m->msg_id;
+    x.c.delivered[rid] = {m->msg_id, std::time(nullptr)};
     return make_msg(q, *m);
   }
   ++stats_.msgGetNoMsg;
@@ -584,15 +585,17 @@ Response ServerState::ack(Ctx& x, QueueRec& q, const cmd::ACK& a) {
   const bool get_mode = x.c.get_mode.count(rid) > 0;
   if (!get_mode && q.subscriber != x.c.slot) return error_response(ErrorType::Kind::NO_MSG);
   auto d = x.c.delivered.find(rid);
-  if (d == x.c.delivered.end() || (!a.msg_id.empty() && !same(a.msg_id, view(d->second))))
+  if (d == x.c.delivered.end() || (!a.msg_id.empty() && !same(a.msg_id, view(d->second.msg_id))))
     return error_response(ErrorType::Kind::NO_MSG);
   const Message* head = msgs_.peek(rid);
   const bool head_msg = head && !head->quota, head_ntf = head && head->notification;
   const AckOutcome deleted = msgs_.delete_head_if(rid, a.msg_id);
   // Refused: the message stays delivered and unacknowledged.
   if (deleted.refused) return store_error_response(msgs_.journal->last_error());
+  const int64_t delivered_at = d->second.at;
   x.c.delivered.erase(d);
   if (deleted && head_msg) {  // a quota marker is not counted
+    add_time(ack_times_, std::time(nullptr) - delivered_at);
     const int64_t h = hash_queue_id(rid);
     ++stats_.msgRecv;
     if (get_mode) ++stats_.msgRecvGet;
@@ -604,7 +607,7 @@ Response ServerState::ack(Ctx& x, QueueRec& q, const cmd::ACK& a) {
   }
   if (get_mode) return resp::OK{};
   if (const Message* m = msgs_.peek(rid)) {
-    x.c.delivered[rid] = m->msg_id;
+    x.c.delivered[rid] = {m->msg_id, std::time(nullptr)};
     return make_msg(q, *m);
   }
   return resp::OK{};
@@ -615,7 +618,7 @@ void ServerState::try_push(const QueueRec& q) {
   if (!c || c->delivered.count(q.recipient_id)) return;
   const Message* m = msgs_.peek(q.recipient_id);
   if (!m) return;
-  c->delivered[q.recipient_id] = m->msg_id;
+  c->delivered[q.recipient_id] = {m->msg_id, std::time(nullptr)};
   c->push({{}, to_bytes(q.recipient_id), make_msg(q, *m)});
 }
 
@@ -838,7 +841,7 @@ Response ServerState::queue_info(Ctx& x, QueueRec& q) {
   if (get_mode || q.subscriber == x.c.slot) {
     j += fmt::format(R"(,"qiSub":{{"qSubThread":"{}")", get_mode ? "prohibitSub" : "noSub");
     if (auto d = x.c.delivered.find(q.recipient_id); d != x.c.delivered.end())
-      j += fmt::format(R"(,"qDelivered":"{}")", base64_encode(view(d->second)));
+      j += fmt::format(R"(,"qDelivered":"{}")", base64_encode(view(d->second.msg_id)));
     j += "}";
   }
   j += fmt::format(R"(,"qiSize":{})", msgs_.size(q.recipient_id));
@@ -990,6 +993,44 @@ StatsPeriod ServerState::roll_stats_period(int64_t now) {
   }
   stats_ = std::move(next);
   return r;
+}
+
+EntityCounts ServerState::entity_counts() const {
+  EntityCounts e;
+  e.queueCount = static_cast<int64_t>(queues_.size());
+  for (const auto& [id, svc] : services_) ++(svc.role == 'N' ? e.ntfServiceCount : e.rcvServiceCount);
+  queues_.for_each([&](const QueueRec& q) {
+    if (const NotifierRec* n = q.notifier()) {
+      ++e.notifierCount;
+      if (n->service_id) ++e.ntfServiceQueuesCount;
+    }
+    if (q.extra && q.extra->rcv_service_id) ++e.rcvServiceQueuesCount;
+  });
+  return e;
+}
+
+StoreGauges ServerState::store_gauges() const {
+  return {static_cast<int64_t>(msgs_.total_messages()), static_cast<int64_t>(ntfs_.total())};
+}
+
+void ServerState::realtime_counts(RealTimeMetrics& rt, int64_t now) const {
+  rt.clientsCount = static_cast<int64_t>(clients_.size());
+  for (const auto& [id, c] : clients_) {
+    if (c->sub_count > 0) {
+      rt.smpSubs.subsCount += static_cast<int64_t>(c->sub_count);
+      ++rt.smpSubs.subClientsCount;
+    }
+    if (!c->delivered.empty()) {
+      rt.delivered.subsCount += static_cast<int64_t>(c->delivered.size());
+      ++rt.delivered.subClientsCount;
+      for (const auto& [rid, d] : c->delivered) add_time(rt.deliveredTimes, now - d.at);
+    }
+    if (!c->ntf_subs.empty()) ++rt.ntfSubs.subClientsCount;
+    if (c->service && c->service->role != 'N' && c->sub_count > 0) ++rt.smpSubs.subServicesCount;
+  }
+  rt.ntfSubs.subsCount = static_cast<int64_t>(ntf_subscribers_.size());
+  rt.ntfSubs.subServicesCount = static_cast<int64_t>(ntf_service_subscribers_.size());
+  rt.loadedQueueCount = static_cast<int64_t>(queues_.size());
 }
 
 bool ServerState::unblock_queue(const Id& rid) {

@@ -19,6 +19,7 @@
 #include "smp/protocol.hpp"
 #include "smp/queue_store.hpp"
 #include "smp/server_stats.hpp"
+#include "smp/smp_metrics.hpp"
 
 namespace sr::smp {
 
@@ -86,7 +87,11 @@ struct ClientState {
   std::vector<Id> sub_ids;
   size_t sub_count = 0;              // live subscriptions
   std::unordered_set<Id, IdHash> get_mode;             // queues read with GET on this connection (ProhibitSub)
-  std::unordered_map<Id, Id, IdHash> delivered;        // queue → msgId handed out and not yet acknowledged
+  struct Delivered {
+    Id msg_id;
+    int64_t at = 0;  // Unix seconds it was handed out (delivery-time metrics)
+  };
+  std::unordered_map<Id, Delivered, IdHash> delivered;  // queue → message handed out and not yet acknowledged
   std::vector<Id> ntf_subs;          // notifier ids this connection subscribed (may be stale after END)
   std::vector<ProxyJob> proxy_jobs;  // accepted PRXY/PFWD waiting for the I/O layer
 
@@ -139,6 +144,14 @@ class ServerState {
   // period counters are returned and reset, the day set always, the week set on Mondays and the month set on
   // the 1st (UTC); qCount, msgSentBlock, ntfNewCreated and the service counters are not reset.
   StatsPeriod roll_stats_period(int64_t now);
+  // For the statistics outputs (server-operations.md §5.1, §5.3): store counts (a walk over all queues),
+  // stored messages / pending notifications, and the connections' subscription counts.
+  EntityCounts entity_counts() const;
+  StoreGauges store_gauges() const;
+  // Fills clientsCount, delivered, smpSubs and ntfSubs.
+  void realtime_counts(RealTimeMetrics& rt, int64_t now) const;
+  // Times from delivery to acknowledgement (simplex_smp_delivery_ack_confirmed_*); not saved, as the reference.
+  const TimeBuckets& ack_times() const { return ack_times_; }
   const RelayConfig& config() const { return cfg_; }
 
   // The service record for a validated service handshake, created on first use; nullopt when the certificate
@@ -202,6 +215,7 @@ class ServerState {
   MsgStore msgs_;
   NtfStore ntfs_;
   ServerStatsData stats_;
+  TimeBuckets ack_times_;
   void note_sub_end() { ++stats_.qSubEnd; ++stats_.qSubEndB; }  // one END / DELD / ENDS event sent
   static void note_active(PeriodStats& p, int64_t queue_hash);
   void note_deleted(bool secured);  // a queue deleted by its recipient (or the control port)

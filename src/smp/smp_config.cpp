@@ -1,6 +1,8 @@
 // smp-server.ini keys, defaults and checks as the reference's Server/Main.hs reads them (spec §3.3).
 #include "smp/smp_config.hpp"
 
+#include "core/metrics_http.hpp"
+
 #include <algorithm>
 
 namespace sr::smp {
@@ -52,6 +54,12 @@ void read_store_log(const Source& src, SmpConfig& c) {
   if (const ini::Value* v = src.find(S, "prometheus_interval")) {
     auto i = config::parse_int(v->text);
     if (i && *i > 0) c.prometheus_interval = i;
+  }
+  // Our extension: the same metrics over HTTP (GET /metrics) on a local address, "127.0.0.1:9090".
+  if (const ini::Value* v = src.find(S, "prometheus_address")) {
+    if (!metrics_http::parse_address(v->text))
+      src.invalid(S, "prometheus_address", *v, "an IP address and port, e.g. 127.0.0.1:9090");
+    c.prometheus_address = v->text;
   }
 }
 

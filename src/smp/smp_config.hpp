@@ -32,6 +32,7 @@ struct SmpConfig {
   int64_t fsync_interval_ms = 1000;     // fsync_interval, in seconds in the file
   bool log_stats = false;
   std::optional<int64_t> prometheus_interval;  // invalid value silently disables (reference)
+  std::optional<std::string> prometheus_address;  // [STORE_LOG] prometheus_address (our extension)
 
   // [AUTH]
   bool new_queues = true;

@@ -22,6 +22,8 @@
 #include "core/encoding.hpp"
 #include "core/fsutil.hpp"
 #include "core/log.hpp"
+#include "core/metrics_http.hpp"
+#include "core/stats_csv.hpp"
 #include "smp/smp_config.hpp"
 #include "smp/smp_init.hpp"
 #include "smp/session.hpp"
@@ -1094,8 +1096,74 @@ class SmpCli {
     cli::ServerIdentity id = cli::load_server_identity(paths_.cfg);
     relay->set_identity(RelayIdentity{id.key_hash, id.cert_chain, id.online_key});
     net::Handler handler = [relay](net::ConnectionPtr conn) { return relay->serve(std::move(conn)); };
-    cli::ServeHooks hooks{[relay](asio::io_context& io) { relay->start_housekeeping(io); },
-                          [relay] { relay->stop(); },
+    // Statistics outputs (server-operations.md §5.1–§5.3) and the metrics over HTTP (our extension).
+    auto timers = std::make_shared<stats::Timers>();
+    auto metrics_server = std::make_shared<std::unique_ptr<metrics_http::Server>>();
+    auto render_metrics = [relay] {
+      ServerState& st = relay->state();
+      RealTimeMetrics rt;
+      st.realtime_counts(rt, std::time(nullptr));
+      rt.threadsCount = stats::thread_count();
+      const EntityCounts e = st.entity_counts();
+      rt.loadedNotifierCount = e.notifierCount;  // memory storage: every notifier is loaded
+      return prometheus_metrics(st.stats(), st.store_gauges(), e, rt, st.ack_times(),
+                                stats::rts_options("SMP_RTS_OPTIONS"), std::chrono::system_clock::now());
+    };
+    auto start_stats = [relay, timers, metrics_server, render_metrics, stats_file, log_stats = cfg.log_stats,
+                        prometheus_interval = cfg.prometheus_interval, prometheus_address = cfg.prometheus_address,
+                        log_dir = paths_.log](asio::io_context& io) {
+      if (log_stats) {
+        const fsys::path daily = log_dir / "smp-server-stats.daily.log";
+        out("server stats log enabled: " + daily.string());
+        auto snapshot = std::make_shared<std::optional<EntityCounts>>();
+        timers->every(io, std::chrono::seconds(stats::first_row_delay(std::time(nullptr))),
+                      std::chrono::seconds(stats::kRowInterval), [relay, daily, snapshot] {
+                        ServerState& st = relay->state();
+                        if (!*snapshot) *snapshot = st.entity_counts();  // taken once, as the reference (8.Q9)
+                        const StoreGauges g = st.store_gauges();
+                        const StatsPeriod p = st.roll_stats_period(std::time(nullptr));
+                        try {
+                          stats::append_row(daily, stats_csv_row(p, g, **snapshot));
+                        } catch (const std::exception& e) {
+                          LOG_ERROR("error writing server stats: {}", e.what());
+                        }
+                      });
+        // The backup is also refreshed hourly, so a crash loses at most an hour of counts.
+        timers->every(io, std::chrono::hours(1), std::chrono::hours(1), [relay, stats_file] {
+          try {
+            save_stats(stats_file, relay->state().stats());
+          } catch (const std::exception& e) {
+            LOG_ERROR("error saving server stats: {}", e.what());
+          }
+        });
+      }
+      if (prometheus_interval) {
+        const fsys::path file = log_dir / "smp-server-metrics.txt";
+        out(fmt::format("Prometheus metrics saved every {} seconds to {}", *prometheus_interval, file.string()));
+        const std::chrono::seconds every(*prometheus_interval);
+        timers->every(io, every, every, [file, render_metrics] {
+          try {
+            stats::write_metrics_file(file, render_metrics());
+          } catch (const std::exception& e) {
+            LOG_ERROR("error saving metrics: {}", e.what());
+          }
+        });
+      }
+      if (prometheus_address) {
+        const auto addr = metrics_http::parse_address(*prometheus_address);  // checked when the config was read
+        *metrics_server = std::make_unique<metrics_http::Server>(io, *addr, render_metrics);
+        LOG_NOTE("Prometheus metrics served at http://{}/metrics", *prometheus_address);
+      }
+    };
+    cli::ServeHooks hooks{[relay, start_stats](asio::io_context& io) {
+                            relay->start_housekeeping(io);
+                            start_stats(io);
+                          },
+                          [relay, timers, metrics_server] {
+                            timers->stop();
+                            if (*metrics_server) (*metrics_server)->stop();
+                            relay->stop();
+                          },
                           [relay, save_server_stats] {
                             close_message_journal(*relay);
                             save_server_stats(relay->state());

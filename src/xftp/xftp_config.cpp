@@ -1,6 +1,8 @@
 // file-server.ini keys, defaults and checks as the reference's FileTransfer/Server/Main.hs reads them (spec §3.4).
 #include "xftp/xftp_config.hpp"
 
+#include "core/metrics_http.hpp"
+
 namespace sr::xftp {
 
 XftpConfig load_xftp_config(const config::Source& src) {
@@ -23,6 +25,12 @@ XftpConfig load_xftp_config(const config::Source& src) {
   if (const ini::Value* v = src.find(STORE, "prometheus_interval")) {
     auto i = config::parse_int(v->text);
     if (i && *i > 0) c.prometheus_interval = i;
+  }
+  // Our extension: the same metrics over HTTP (GET /metrics) on a local address, "127.0.0.1:9090".
+  if (const ini::Value* v = src.find(STORE, "prometheus_address")) {
+    if (!metrics_http::parse_address(v->text))
+      src.invalid(STORE, "prometheus_address", *v, "an IP address and port, e.g. 127.0.0.1:9090");
+    c.prometheus_address = v->text;
   }
 
   constexpr std::string_view AUTH = "AUTH";

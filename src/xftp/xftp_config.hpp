@@ -21,6 +21,7 @@ struct XftpConfig {
   int64_t expire_files_hours = 48;
   bool log_stats = false;
   std::optional<int64_t> prometheus_interval;
+  std::optional<std::string> prometheus_address;  // [STORE_LOG] prometheus_address (our extension)
 
   // [AUTH]
   bool new_files = true;

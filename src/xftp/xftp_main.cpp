@@ -21,6 +21,8 @@
 #include "core/config.hpp"
 #include "core/fsutil.hpp"
 #include "core/log.hpp"
+#include "core/metrics_http.hpp"
+#include "core/stats_csv.hpp"
 #include "core/server.hpp"
 #include "core/chunk_store.hpp"
 #include "core/store_log.hpp"
@@ -489,6 +491,42 @@ int Cli::start(const std::vector<std::string>& args) const {
     };
   }
 
+  // The statistics backup (server-operations.md §5.2; simplexmq: FileTransfer/Server.hs restoreServerStats).
+  const stdfs::path stats_file = paths.log / "file-server-stats.log";
+  {
+    FileServerStatsData fresh;
+    fresh.fromTime = unix_now();
+    state.set_stats(std::move(fresh));
+  }
+  if (cfg.log_stats && stdfs::exists(stats_file)) {
+    LOG_NOTE("restoring server stats from file {}", stats_file.string());
+    auto loaded = load_file_stats(stats_file);
+    if (auto* e = std::get_if<std::string>(&loaded)) {
+      LOG_NOTE("error restoring server stats: {}", *e);
+      return 1;
+    }
+    FileServerStatsData d = std::get<FileServerStatsData>(std::move(loaded));
+    const int64_t saved_count = d.filesCount, saved_size = d.filesSize;
+    d.filesCount = static_cast<int64_t>(state.file_count());
+    d.filesSize = static_cast<int64_t>(chunk_store.used());
+    state.set_stats(d);
+    stdfs::rename(stats_file, stats_file.string() + ".bak");
+    LOG_NOTE("server stats restored");
+    if (saved_count != d.filesCount) LOG_WARN("Files count differs: stats: {}, store: {}", saved_count, d.filesCount);
+    if (saved_size != d.filesSize) LOG_WARN("Files size differs: stats: {}, store: {}", saved_size, d.filesSize);
+    LOG_NOTE("Restored {} MBs in {} files", d.filesSize / 1048576, d.filesCount);
+  }
+  auto save_server_stats = [stats_file, on = cfg.log_stats, &state](bool quiet) {
+    if (!on) return;
+    if (!quiet) LOG_NOTE("saving server stats to file {}", stats_file.string());
+    try {
+      save_file_stats(stats_file, state.stats());
+      if (!quiet) LOG_NOTE("server stats saved");
+    } catch (const std::exception& e) {
+      LOG_ERROR("error saving server stats: {}", e.what());
+    }
+  };
+
   if (cfg.storage_quota) {
     const auto quota = static_cast<int64_t>(*cfg.storage_quota);
     const auto used = static_cast<int64_t>(chunk_store.used());
@@ -537,7 +575,49 @@ int Cli::start(const std::vector<std::string>& args) const {
 
   auto expiry = std::make_shared<ExpiryTimer>();
   cli::ServeHooks hooks;
-  hooks.start = [expiry, &state, &chunk_store](asio::io_context& io) {
+  // Statistics outputs (server-operations.md §5.1–§5.3) and the metrics over HTTP (our extension).
+  auto timers = std::make_shared<stats::Timers>();
+  auto metrics_server = std::make_shared<std::unique_ptr<metrics_http::Server>>();
+  auto render_metrics = [&state] {
+    return xftp_prometheus_metrics(state.stats(), stats::rts_options("XFTP_RTS_OPTIONS"),
+                                   std::chrono::system_clock::now());
+  };
+  auto start_stats = [&, timers, metrics_server, render_metrics](asio::io_context& io) {
+    if (cfg.log_stats) {
+      const stdfs::path daily = paths.log / "file-server-stats.daily.log";
+      log::out_line("server stats log enabled: " + daily.string());
+      timers->every(io, std::chrono::seconds(stats::first_row_delay(unix_now())),
+                    std::chrono::seconds(stats::kRowInterval), [&state, daily] {
+                      try {
+                        stats::append_row(daily, file_stats_csv_row(state.roll_stats(unix_now())));
+                      } catch (const std::exception& e) {
+                        LOG_ERROR("error writing server stats: {}", e.what());
+                      }
+                    });
+      // The backup is also refreshed hourly, so a crash loses at most an hour of counts.
+      timers->every(io, std::chrono::hours(1), std::chrono::hours(1), [save_server_stats] { save_server_stats(true); });
+    }
+    if (cfg.prometheus_interval) {
+      const stdfs::path file = paths.log / "xftp-server-metrics.txt";
+      log::out_line(fmt::format("Prometheus metrics saved every {} seconds to {}", *cfg.prometheus_interval,
+                                file.string()));
+      const std::chrono::seconds every(*cfg.prometheus_interval);
+      timers->every(io, every, every, [file, render_metrics] {
+        try {
+          stats::write_metrics_file(file, render_metrics());
+        } catch (const std::exception& e) {
+          LOG_ERROR("error saving metrics: {}", e.what());
+        }
+      });
+    }
+    if (cfg.prometheus_address) {
+      *metrics_server = std::make_unique<metrics_http::Server>(io, *metrics_http::parse_address(*cfg.prometheus_address),
+                                                               render_metrics);
+      LOG_NOTE("Prometheus metrics served at http://{}/metrics", *cfg.prometheus_address);
+    }
+  };
+  hooks.start = [expiry, &state, &chunk_store, start_stats](asio::io_context& io) {
+    start_stats(io);
     expiry->timer = std::make_unique<asio::steady_timer>(io);
     asio::co_spawn(
         io,
@@ -552,13 +632,16 @@ int Cli::start(const std::vector<std::string>& args) const {
         },
         asio::detached);
   };
-  hooks.stop = [expiry] {
+  hooks.stop = [expiry, timers, metrics_server] {
+    timers->stop();
+    if (*metrics_server) (*metrics_server)->stop();
     expiry->stopped = true;
     if (expiry->timer) expiry->timer->cancel();
   };
-  hooks.finish = [&blocking, writer, expiry] {
+  hooks.finish = [&blocking, writer, save_server_stats, expiry] {
     expiry->timer.reset();  // a timer must go before the io_context that owns its service
     blocking.join();  // uploads being committed finish before the log is closed
+    save_server_stats(false);
     if (writer) {
       try {
         writer->sync();

@@ -129,6 +129,7 @@ Response XftpState::create_file(const FNEW& c, int64_t now) {
   auto& ids = std::get<NewFileIds>(r);
   log({AddFileRecord{ids.sender_id, c.file, created_at, EntityStatus{}}});
   log({AddRecipientsRecord{ids.sender_id, ids.recipients}});
+  stats_.note_created(c.rcv_keys.size());
   FRSndIds out{ids.sender_id, {}};
   for (const auto& rcp : ids.recipients) out.recipient_ids.push_back(rcp.recipient_id);
   return out;
@@ -140,6 +141,7 @@ Outcome XftpState::sender_command(const Command& c, const FileRec& rec) {
     if (auto* e = std::get_if<StoreError>(&r)) return err(store_error_kind(*e));
     auto& rcps = std::get<std::vector<FileRecipient>>(r);
     log({AddRecipientsRecord{rec.sender_id, rcps}});
+    stats_.note_recipients(rcps.size());
     FRRcvIds out;
     for (const auto& rcp : rcps) out.recipient_ids.push_back(rcp.recipient_id);
     return Response{std::move(out)};
@@ -154,6 +156,7 @@ Outcome XftpState::recipient_command(const Command& c, const RecipientId& rid, c
   if (std::holds_alternative<FACK>(c)) {
     log({AckFileRecord{rid}});  // written first, as the reference does
     if (auto e = store_.ack_file(rid)) return err(store_error_kind(*e));
+    stats_.note_ack();
     return Response{FROk{}};
   }
   return err(Error::Kind::INTERNAL);
@@ -171,6 +174,7 @@ Outcome XftpState::start_put(const FileRec& rec) {
   // Eviction (an option of the chunk store) deleted those chunks: their files are gone as after FDEL.
   for (const auto& victim : reserved.evicted) {
     if (victim == rec.sender_id) continue;
+    if (const FileRec* v = store_.by_sender(victim); v && v->uploaded()) stats_.note_evicted(v->info.size);
     log({DeleteFileRecord{victim}});
     store_.delete_file(victim);
   }
@@ -236,6 +240,7 @@ Response XftpState::finish_put(Put& put, const PutResult& result) {
     return err(Error::Kind::AUTH);
   }
   log({PutFileRecord{put.sender_id, std::move(path)}});
+  stats_.note_uploaded(put.size);
   return FROk{};
 }
 
@@ -252,6 +257,7 @@ Outcome XftpState::start_get(const FGET& c, const FileRec& rec) {
   if (!reader || reader->size() < rec.info.size) return err(Error::Kind::AUTH);
   auto keys = new_download_keys(c.rcv_dh_key);
   if (!keys) return err(Error::Kind::INTERNAL);  // low-order DH key
+  stats_.note_download(rec.sender_id);
   return Get{rec.sender_id, rec.info.size, std::move(*reader), *keys};
 }
 
@@ -266,6 +272,7 @@ Response XftpState::delete_file(const FileRec& rec) {
       return err(Error::Kind::FILE_IO);  // the record is kept
     }
   }
+  stats_.note_deleted(rec.uploaded(), rec.info.size);
   store_.delete_file(sid);
   return FROk{};
 }
@@ -282,7 +289,10 @@ size_t XftpState::expire(int64_t now) {
       // The reference logs the failure and drops the record anyway.
     }
   }
-  for (const auto& f : expired) log({DeleteFileRecord{f.sender_id}});
+  for (const auto& f : expired) {
+    log({DeleteFileRecord{f.sender_id}});
+    stats_.note_expired();
+  }
   store_.expire(old);
   return expired.size();
 }
@@ -290,6 +300,25 @@ size_t XftpState::expire(int64_t now) {
 size_t XftpState::file_count() {
   std::lock_guard lock(mutex_);
   return store_.file_count();
+}
+
+}  // namespace sr::xftp
+
+namespace sr::xftp {
+
+FileServerStatsData XftpState::stats() {
+  std::lock_guard lock(mutex_);
+  return stats_;
+}
+
+void XftpState::set_stats(FileServerStatsData d) {
+  std::lock_guard lock(mutex_);
+  stats_ = std::move(d);
+}
+
+FileStatsPeriod XftpState::roll_stats(int64_t now) {
+  std::lock_guard lock(mutex_);
+  return roll_file_stats(stats_, now);
 }
 
 }  // namespace sr::xftp

@@ -20,6 +20,7 @@
 
 #include "core/chunk_store.hpp"
 #include "core/crypto.hpp"
+#include "xftp/file_stats.hpp"
 #include "xftp/file_store.hpp"
 #include "xftp/protocol.hpp"
 #include "xftp/store_log_records.hpp"
@@ -105,6 +106,12 @@ class XftpState {
 
   size_t file_count();
 
+  // The statistics counters (server-operations.md §5), counted at the reference's points.
+  FileServerStatsData stats();
+  void set_stats(FileServerStatsData d);
+  // The daily CSV row's period (roll_file_stats under the lock).
+  FileStatsPeriod roll_stats(int64_t now);
+
  private:
   Outcome sender_command(const Command& c, const FileRec& rec);
   Outcome recipient_command(const Command& c, const RecipientId& rid, const FileRec& rec);
@@ -118,6 +125,7 @@ class XftpState {
   FileStore& store_;
   chunks::ChunkStore& chunks_;
   std::mutex mutex_;
+  FileServerStatsData stats_;
 };
 
 }  // namespace sr::xftp

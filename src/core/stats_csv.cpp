@@ -1,0 +1,115 @@
+#include "core/stats_csv.hpp"
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include "core/encoding.hpp"
+#include "core/fsutil.hpp"
+
+namespace sr::stats {
+
+int64_t first_row_delay(int64_t now, int64_t start_at) {
+  const int64_t day_time = ((now % 86400) + 86400) % 86400;
+  const int64_t d = start_at - day_time;
+  return d < 0 ? d + 86400 : d;
+}
+
+std::string csv_date(int64_t unix_seconds) {
+  using namespace std::chrono;
+  const int64_t days_since = unix_seconds >= 0 ? unix_seconds / 86400 : (unix_seconds - 86399) / 86400;
+  const year_month_day ymd{sys_days{days{days_since}}};
+  return fmt::format("{:04}-{:02}-{:02}", static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
+                     static_cast<unsigned>(ymd.day()));
+}
+
+void append_row(const std::filesystem::path& file, std::string_view row) {
+  const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) throw fs::FileError(file.string() + ": " + std::strerror(errno));
+  std::string line(row);
+  line += '\n';
+  size_t off = 0;
+  while (off < line.size()) {
+    const ssize_t n = ::write(fd, line.data() + off, line.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const int e = errno;
+      ::close(fd);
+      throw fs::FileError(file.string() + ": " + std::strerror(e));
+    }
+    off += static_cast<size_t>(n);
+  }
+  ::close(fd);
+}
+
+void write_metrics_file(const std::filesystem::path& file, std::string_view text) {
+  const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) throw fs::FileError(file.string() + ": " + std::strerror(errno));
+  size_t off = 0;
+  while (off < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + off, text.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const int e = errno;
+      ::close(fd);
+      throw fs::FileError(file.string() + ": " + std::strerror(e));
+    }
+    off += static_cast<size_t>(n);
+  }
+  ::close(fd);
+}
+
+int64_t epoch_ms(std::chrono::system_clock::time_point t) {
+  return std::chrono::floor<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+std::string metrics_header(std::chrono::system_clock::time_point now, int64_t from_time) {
+  return "# Recorded at: " + iso8601_show(now) + "\n# Stats from: " +
+         iso8601_show(std::chrono::system_clock::time_point(std::chrono::seconds(from_time))) + "\n\n";
+}
+
+std::string rts_options(const char* env) {
+  const char* v = std::getenv(env);
+  return v ? std::string(v) : "set " + std::string(env);
+}
+
+int64_t thread_count() {
+  std::error_code ec;
+  int64_t n = 0;
+  for (auto it = std::filesystem::directory_iterator("/proc/self/task", ec); !ec && it != std::filesystem::directory_iterator();
+       it.increment(ec))
+    ++n;
+  return n;
+}
+
+void Timers::every(asio::io_context& io, std::chrono::seconds first, std::chrono::seconds period,
+                   std::function<void()> work) {
+  auto timer = std::make_shared<asio::steady_timer>(io);
+  timers_.push_back(timer);
+  asio::co_spawn(
+      io,
+      [timer, first, period, work = std::move(work), stopped = stopped_]() -> asio::awaitable<void> {
+        auto next = std::chrono::steady_clock::now() + first;
+        for (;;) {
+          timer->expires_at(next);
+          asio::error_code ec;
+          co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+          if (*stopped) co_return;
+          work();
+          next = std::chrono::steady_clock::now() + period;  // a fixed sleep after the work, as the reference's
+        }
+      },
+      asio::detached);
+}
+
+void Timers::stop() {
+  *stopped_ = true;
+  for (auto& weak : timers_)
+    if (auto t = weak.lock()) t->cancel();
+}
+
+}  // namespace sr::stats
