@@ -73,6 +73,16 @@ check_install() {
 first=${backends%% *}
 [ -f "build-test-$first/build.ninja" ] && check_install "build-test-$first"
 
+# Debian package: build, install, init/start as smp, remove (root only; SR_SKIP_DEB=1 skips it).
+if [ "${SR_SKIP_DEB:-0}" != 1 ] && [ "$(id -u)" = 0 ] && command -v dpkg-buildpackage >/dev/null; then
+  command -v dh >/dev/null || apt-get install -y --no-install-recommends debhelper >/dev/null 2>&1
+  if command -v dh >/dev/null; then
+    echo "=== Debian package"
+    if tests/package/test_deb.sh >"$logdir/deb.log" 2>&1; then passed=$((passed + 1)); tail -1 "$logdir/deb.log"
+    else failed=$((failed + 1)); tail -60 "$logdir/deb.log"; fi
+  fi
+fi
+
 rm -rf "$logdir"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
