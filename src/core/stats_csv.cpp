@@ -27,27 +27,11 @@ std::string csv_date(int64_t unix_seconds) {
                      static_cast<unsigned>(ymd.day()));
 }
 
-void append_row(const std::filesystem::path& file, std::string_view row) {
-  const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (fd < 0) throw fs::FileError(file.string() + ": " + std::strerror(errno));
-  std::string line(row);
-  line += '\n';
-  size_t off = 0;
-  while (off < line.size()) {
-    const ssize_t n = ::write(fd, line.data() + off, line.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      const int e = errno;
-      ::close(fd);
-      throw fs::FileError(file.string() + ": " + std::strerror(e));
-    }
-    off += static_cast<size_t>(n);
-  }
-  ::close(fd);
-}
+namespace {
 
-void write_metrics_file(const std::filesystem::path& file, std::string_view text) {
-  const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+// Opens file with `flags` (plus write-only, create) and writes all of text; throws FileError naming the file.
+void write_whole(const std::filesystem::path& file, int flags, std::string_view text) {
+  const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | flags, 0644);
   if (fd < 0) throw fs::FileError(file.string() + ": " + std::strerror(errno));
   size_t off = 0;
   while (off < text.size()) {
@@ -61,6 +45,18 @@ void write_metrics_file(const std::filesystem::path& file, std::string_view text
     off += static_cast<size_t>(n);
   }
   ::close(fd);
+}
+
+}  // namespace
+
+void append_row(const std::filesystem::path& file, std::string_view row) {
+  std::string line(row);
+  line += '\n';
+  write_whole(file, O_APPEND, line);  // the row and its newline together
+}
+
+void write_metrics_file(const std::filesystem::path& file, std::string_view text) {
+  write_whole(file, O_TRUNC, text);
 }
 
 int64_t epoch_ms(std::chrono::system_clock::time_point t) {
