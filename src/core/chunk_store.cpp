@@ -92,18 +92,10 @@ void Upload::close_fd() noexcept {
 std::optional<Error> Upload::write(ByteView data) {
   if (store_ == nullptr) return Error::NotReserved;
   if (data.size() > size_ - written_) return Error::Size;
-  const uint8_t* p = data.data();
-  size_t left = data.size();
-  while (left > 0) {
-    const ssize_t n = ::write(fd_, p, left);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      fail(errno, tmp_, "write");
-    }
-    p += n;
-    left -= static_cast<size_t>(n);
-    written_ += static_cast<uint64_t>(n);
-  }
+  size_t n = 0;
+  const int e = fs::write_all(fd_, data.data(), data.size(), &n);
+  written_ += n;
+  if (e) fail(e, tmp_, "write");
   return std::nullopt;
 }
 
@@ -148,16 +140,10 @@ Reader::~Reader() {
 
 size_t Reader::read(std::span<uint8_t> buf) {
   const size_t want = static_cast<size_t>(std::min<uint64_t>(buf.size(), remaining()));
-  size_t got = 0;
-  while (got < want) {
-    const ssize_t n = ::pread(fd_, buf.data() + got, want - got, static_cast<off_t>(offset_ + got));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      fail(errno, path_, "read");
-    }
-    if (n == 0) break;  // shorter than when opened: cannot happen to an immutable chunk, but never loop
-    got += static_cast<size_t>(n);
-  }
+  // Shorter than when opened cannot happen to an immutable chunk; a short read just ends the stream early.
+  const ssize_t n = fs::pread_full(fd_, buf.data(), want, offset_);
+  if (n < 0) fail(errno, path_, "read");
+  const auto got = static_cast<size_t>(n);
   offset_ += got;
   return got;
 }

@@ -289,6 +289,7 @@ int serve_until_signal(tls::CtxPtr ctx, net::ServerOptions options, net::Handler
     err_line(e.what());
     return 1;
   }
+  if (hooks.attach) hooks.attach(server);
   if (hooks.start) hooks.start(io);
   server.start();
   io.run();

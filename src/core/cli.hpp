@@ -88,6 +88,9 @@ struct ServeHooks {
   std::function<void(asio::io_context&)> start;
   std::function<void()> stop;
   std::function<void()> finish;  // after every connection closed, before "Server stopped" (saving state)
+  // Once the ports are bound, before `start`: the server, valid until the hooks are dropped (after `finish`), for
+  // its socket counts.
+  std::function<void(const net::TlsServer&)> attach;
 };
 int serve_until_signal(tls::CtxPtr ctx, net::ServerOptions options, net::Handler handler, ServeHooks hooks = {});
 

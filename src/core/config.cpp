@@ -1,6 +1,7 @@
 #include "core/config.hpp"
 
 #include "core/encoding.hpp"
+#include "core/server_address.hpp"
 
 #include <arpa/inet.h>
 #include <fmt/format.h>
@@ -97,15 +98,7 @@ std::string toml_value_text(const toml::node& value, std::string_view context) {
 
 // --- value syntax ---------------------------------------------------------------------------------------------
 
-bool valid_password(std::string_view pw) {
-  if (pw.empty()) return false;
-  for (unsigned char c : pw) {
-    // Latin-1 isPrint && !isSpace per byte (the reference's basicAuth), minus '@' ':' '/'.
-    bool printable = (c >= 0x21 && c <= 0x7E) || (c >= 0xA1 && c != 0xAD);
-    if (!printable || c == '@' || c == ':' || c == '/') return false;
-  }
-  return true;
-}
+bool valid_password(std::string_view pw) { return !pw.empty() && valid_basic_auth(pw); }
 
 std::optional<uint64_t> parse_size(std::string_view text) {
   static constexpr std::pair<std::string_view, int> units[] = {{"gb", 30}, {"mb", 20}, {"kb", 10}};

@@ -40,6 +40,38 @@ class Fd {
 
 }  // namespace
 
+int write_all(int fd, const void* data, size_t n, size_t* written) {
+  const auto* p = static_cast<const char*>(data);
+  size_t done = 0;
+  int err = 0;
+  while (done < n) {
+    const ssize_t w = ::write(fd, p + done, n - done);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      err = errno;
+      break;
+    }
+    done += static_cast<size_t>(w);
+  }
+  if (written) *written = done;
+  return err;
+}
+
+ssize_t pread_full(int fd, void* buf, size_t n, uint64_t offset) {
+  auto* p = static_cast<char*>(buf);
+  size_t got = 0;
+  while (got < n) {
+    const ssize_t r = ::pread(fd, p + got, n - got, static_cast<off_t>(offset + got));
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    if (r == 0) break;
+    got += static_cast<size_t>(r);
+  }
+  return static_cast<ssize_t>(got);
+}
+
 std::string read_file(const std::filesystem::path& path) {
   Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) fail(path, errno);
@@ -68,17 +100,7 @@ void write_file(const std::filesystem::path& path, std::string_view content, uns
     ::unlink(tmp.c_str());
     fail(path, err);
   };
-  const char* p = content.data();
-  size_t left = content.size();
-  while (left > 0) {
-    const ssize_t n = ::write(fd.get(), p, left);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      abandon(errno);
-    }
-    p += n;
-    left -= static_cast<size_t>(n);
-  }
+  if (const int e = write_all(fd.get(), content.data(), content.size())) abandon(e);
   if (::fsync(fd.get()) != 0) abandon(errno);
   if (fd.close() != 0) abandon(errno);
   if (::rename(tmp.c_str(), path.c_str()) != 0) abandon(errno);

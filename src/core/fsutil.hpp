@@ -1,5 +1,9 @@
 // Small file-system helpers with error messages that name the path.
 #pragma once
+#include <sys/types.h>
+
+#include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <stdexcept>
@@ -22,6 +26,13 @@ std::optional<std::string> read_first_line(const std::filesystem::path& path);
 void fsync_dir(const std::filesystem::path& dir);
 // Removes every entry inside dir (dir itself stays); no-op when dir does not exist.
 void empty_directory(const std::filesystem::path& dir);
+
+// Writes all n bytes to fd, retrying short writes and EINTR. Returns 0, or the errno of the failing write;
+// `written` (optional) gets the bytes written either way.
+int write_all(int fd, const void* data, size_t n, size_t* written = nullptr);
+// Reads up to n bytes at offset, retrying short reads and EINTR; fewer only at end of file. Returns the bytes read,
+// or -1 with errno set.
+ssize_t pread_full(int fd, void* buf, size_t n, uint64_t offset);
 
 // Environment variable; unset or empty → nullopt (the reference treats empty as "use the default").
 std::optional<std::string> getenv_nonempty(const char* name);

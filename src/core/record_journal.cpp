@@ -73,16 +73,9 @@ std::system_error sys_error(const std::filesystem::path& f, const char* what) {
 
 // Writes all of buf; false with errno set on failure.
 bool write_all(int fd, const uint8_t* p, size_t n) {
-  while (n > 0) {
-    ssize_t w = ::write(fd, p, n);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    p += w;
-    n -= static_cast<size_t>(w);
-  }
-  return true;
+  const int e = fs::write_all(fd, p, n);
+  errno = e;
+  return e == 0;
 }
 
 size_t framed_size(std::initializer_list<ByteView> parts) {

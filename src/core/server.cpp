@@ -42,6 +42,8 @@ struct Shared {
   ServerOptions options;
   Handler handler;
   std::vector<std::shared_ptr<tcp::acceptor>> acceptors;
+  // One per acceptor, same order; a deque so connections can keep a pointer while more ports are bound.
+  std::deque<PortCounters> port_counters;
   bool stopping = false;  // io thread only
   std::atomic<size_t> tls_errors{0};
 
@@ -88,8 +90,9 @@ std::string endpoint_text(const tcp::endpoint& ep) {
 
 class Conn final : public Connection {
  public:
-  Conn(std::shared_ptr<Shared> shared, Socket socket, SslPtr ssl)
+  Conn(std::shared_ptr<Shared> shared, Socket socket, SslPtr ssl, PortCounters* counters)
       : shared_(std::move(shared)),
+        counters_(counters),
         stream_(std::move(socket), ssl.release()),  // the stream owns the SSL from here
         read_(stream_.get_executor()),
         write_(stream_.get_executor()),
@@ -106,6 +109,7 @@ class Conn final : public Connection {
     live_it_ = shared_->live.insert(shared_->live.end(), std::static_pointer_cast<Conn>(shared_from_this()));
     registered_ = true;
     shared_->live_count.fetch_add(1);
+    counters_->active.fetch_add(1);
   }
 
   // TLS handshake under the deadline; fills the session fields. False: the connection must be finished.
@@ -202,6 +206,8 @@ class Conn final : public Connection {
     shared_->live.erase(live_it_);
     registered_ = false;
     shared_->live_count.fetch_sub(1);
+    counters_->active.fetch_sub(1);
+    counters_->closed.fetch_add(1);
   }
 
  private:
@@ -258,6 +264,7 @@ class Conn final : public Connection {
   }
 
   std::shared_ptr<Shared> shared_;
+  PortCounters* counters_;  // owned by shared_
   TlsStream stream_;
   Guard read_;
   Guard write_;
@@ -271,12 +278,12 @@ class Conn final : public Connection {
   bool registered_ = false;
 };
 
-asio::awaitable<void> run_connection(std::shared_ptr<Shared> s, Socket socket) {
+asio::awaitable<void> run_connection(std::shared_ptr<Shared> s, Socket socket, PortCounters* counters) {
   std::shared_ptr<Conn> conn;
   try {
     SslPtr ssl(SSL_new(s->ctx.get()), SSL_free);
     if (!ssl) throw tls::TlsError("SSL_new: " + tls::last_error());
-    conn = std::make_shared<Conn>(s, std::move(socket), std::move(ssl));
+    conn = std::make_shared<Conn>(s, std::move(socket), std::move(ssl), counters);
     conn->register_live();
     if (s->stopping) conn->close();  // stop() ran between accept and registration
     if (co_await conn->handshake()) {
@@ -291,7 +298,8 @@ asio::awaitable<void> run_connection(std::shared_ptr<Shared> s, Socket socket) {
   if (!conn->writer_started()) conn->finish();
 }
 
-asio::awaitable<void> accept_loop(std::shared_ptr<Shared> s, std::shared_ptr<tcp::acceptor> acceptor) {
+asio::awaitable<void> accept_loop(std::shared_ptr<Shared> s, std::shared_ptr<tcp::acceptor> acceptor,
+                                  PortCounters* counters) {
   for (;;) {
     // Connections share the io_context's executor for now; one thread per core comes with the protocol issues and
     // will accept onto a strand per connection (async_accept(asio::make_strand(io))).
@@ -308,7 +316,8 @@ asio::awaitable<void> accept_loop(std::shared_ptr<Shared> s, std::shared_ptr<tcp
     asio::error_code opt_ec;
     socket.set_option(tcp::no_delay(true), opt_ec);
     socket.set_option(asio::socket_base::keep_alive(true), opt_ec);
-    asio::co_spawn(acceptor->get_executor(), run_connection(s, std::move(socket)), asio::detached);
+    counters->accepted.fetch_add(1);
+    asio::co_spawn(acceptor->get_executor(), run_connection(s, std::move(socket), counters), asio::detached);
   }
 }
 
@@ -401,7 +410,12 @@ TlsServer::~TlsServer() {
 
 void TlsServer::listen() {
   Shared& s = *impl_->shared;
-  for (uint16_t port : s.options.ports) s.acceptors.push_back(bind_port(s.io, port, s.options.ipv6));
+  for (uint16_t port : s.options.ports) {
+    s.acceptors.push_back(bind_port(s.io, port, s.options.ipv6));
+    asio::error_code ec;
+    const auto ep = s.acceptors.back()->local_endpoint(ec);
+    s.port_counters.emplace_back().port = ec ? port : ep.port();
+  }
 }
 
 void TlsServer::start() {
@@ -409,7 +423,8 @@ void TlsServer::start() {
   if (impl_->started) return;
   if (s.acceptors.empty()) listen();
   impl_->started = true;
-  for (auto& a : s.acceptors) asio::co_spawn(s.io, accept_loop(impl_->shared, a), asio::detached);
+  for (size_t i = 0; i < s.acceptors.size(); ++i)
+    asio::co_spawn(s.io, accept_loop(impl_->shared, s.acceptors[i], &s.port_counters[i]), asio::detached);
 }
 
 void TlsServer::stop() {
@@ -420,6 +435,21 @@ void TlsServer::stop() {
 size_t TlsServer::connection_count() const { return impl_->shared->live_count.load(); }
 
 size_t TlsServer::tls_error_count() const { return impl_->shared->tls_errors.load(); }
+
+std::vector<SocketCounts> TlsServer::socket_counts() const {
+  std::vector<SocketCounts> out;
+  for (const PortCounters& c : impl_->shared->port_counters) {
+    SocketCounts r;
+    r.port = c.port;
+    r.accepted = c.accepted.load();
+    r.closed = c.closed.load();
+    r.active = c.active.load();
+    // A connection accepted but never registered nor closed (the reference's "leaked" sockets).
+    r.leaked = std::max<int64_t>(0, static_cast<int64_t>(r.accepted - r.closed - r.active));
+    out.push_back(r);
+  }
+  return out;
+}
 
 std::vector<uint16_t> TlsServer::bound_ports() const {
   std::vector<uint16_t> ports;

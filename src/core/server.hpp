@@ -10,6 +10,7 @@
 
 #include <asio.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -19,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "core/socket_counts.hpp"
 #include "core/tls.hpp"
 #include "core/tls_socket.hpp"
 
@@ -77,6 +79,11 @@ struct ServerOptions {
   bool ipv6 = true;                // bind [::] dual stack when the host has IPv6, else 0.0.0.0
 };
 
+struct PortCounters {
+  uint16_t port = 0;
+  std::atomic<uint64_t> accepted{0}, closed{0}, active{0};
+};
+
 struct BindError : std::runtime_error {
   BindError(uint16_t p, const std::string& what) : std::runtime_error(what), port(p) {}
   uint16_t port;
@@ -97,6 +104,7 @@ class TlsServer {
   size_t connection_count() const;
   std::vector<uint16_t> bound_ports() const;  // actual ports (port 0 in options binds an ephemeral one)
   size_t tls_error_count() const;             // failed or timed-out TLS handshakes so far
+  std::vector<SocketCounts> socket_counts() const;  // one per bound port, in `ports` order
 
  private:
   struct Impl;

@@ -33,16 +33,9 @@ namespace {
 void write_whole(const std::filesystem::path& file, int flags, std::string_view text) {
   const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | flags, 0644);
   if (fd < 0) throw fs::FileError(file.string() + ": " + std::strerror(errno));
-  size_t off = 0;
-  while (off < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + off, text.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      const int e = errno;
-      ::close(fd);
-      throw fs::FileError(file.string() + ": " + std::strerror(e));
-    }
-    off += static_cast<size_t>(n);
+  if (const int e = fs::write_all(fd, text.data(), text.size())) {
+    ::close(fd);
+    throw fs::FileError(file.string() + ": " + std::strerror(e));
   }
   ::close(fd);
 }

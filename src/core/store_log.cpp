@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "core/fsutil.hpp"
 #include "core/log.hpp"
 
 namespace sr::storelog {
@@ -39,21 +40,15 @@ Writer::~Writer() {
 
 void Writer::write_out(std::string_view data) {
   size_t off = 0;
-  while (off < data.size()) {
-    const ssize_t n = ::write(fd_, data.data() + off, data.size() - off);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      const int e = errno;
-      // A full disk must not leave half a line for the next start to trip over.
-      if (off > 0) {
-        const off_t end = ::lseek(fd_, 0, SEEK_END);
-        if (end >= static_cast<off_t>(off) && ::ftruncate(fd_, end - static_cast<off_t>(off)) != 0) {
-          // nothing more to do: the reader reports the partial line
-        }
+  if (const int e = fs::write_all(fd_, data.data(), data.size(), &off)) {
+    // A full disk must not leave half a line for the next start to trip over.
+    if (off > 0) {
+      const off_t end = ::lseek(fd_, 0, SEEK_END);
+      if (end >= static_cast<off_t>(off) && ::ftruncate(fd_, end - static_cast<off_t>(off)) != 0) {
+        // nothing more to do: the reader reports the partial line
       }
-      throw std::system_error(e, std::generic_category(), path_.string());
     }
-    off += static_cast<size_t>(n);
+    throw std::system_error(e, std::generic_category(), path_.string());
   }
 }
 

@@ -9,6 +9,8 @@
 #include <stdexcept>
 #include <string_view>
 
+#include "core/server_address.hpp"
+
 namespace sr::smp {
 
 namespace {
@@ -55,13 +57,6 @@ std::optional<Bytes> read_large(Decoder& d) {
   return to_bytes(*s);
 }
 
-// BasicAuth: printable ASCII without whitespace, '@', ':', '/' (spec; the reference's isPrint also admits Latin-1).
-bool valid_basic_auth(std::string_view s) {
-  return std::all_of(s.begin(), s.end(), [](char ch) {
-    const auto c = static_cast<unsigned char>(ch);
-    return c > 0x20 && c < 0x7f && c != '@' && c != ':' && c != '/';
-  });
-}
 std::optional<std::string> read_basic_auth(Decoder& d) {
   const auto s = d.short_string();
   if (!s) return std::nullopt;

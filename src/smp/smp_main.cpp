@@ -1099,9 +1099,12 @@ class SmpCli {
     // Statistics outputs (server-operations.md §5.1–§5.3) and the metrics over HTTP (our extension).
     auto timers = std::make_shared<stats::Timers>();
     auto metrics_server = std::make_shared<std::unique_ptr<metrics_http::Server>>();
-    auto render_metrics = [relay] {
+    // The TLS server, once bound (ServeHooks::attach), for the socket counts.
+    auto listener = std::make_shared<const net::TlsServer*>(nullptr);
+    auto render_metrics = [relay, listener] {
       ServerState& st = relay->state();
       RealTimeMetrics rt;
+      if (*listener) rt.sockets = (*listener)->socket_counts();
       st.realtime_counts(rt, std::time(nullptr));
       rt.threadsCount = stats::thread_count();
       const EntityCounts e = st.entity_counts();
@@ -1167,7 +1170,8 @@ class SmpCli {
                           [relay, save_server_stats] {
                             close_message_journal(*relay);
                             save_server_stats(relay->state());
-                          }};
+                          },
+                          [listener](const net::TlsServer& s) { *listener = &s; }};
     return cli::serve_until_signal(std::move(ctx), std::move(options), std::move(handler), std::move(hooks));
   }
 

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <limits>
 
+#include <fmt/format.h>
+
 #include "build_info.hpp"
 #include "core/stats_csv.hpp"
 #include "smp/server_state.hpp"
@@ -322,9 +324,10 @@ std::string prometheus_metrics(const ServerStatsData& d, const StoreGauges& g, c
   p.o += "simplex_smp_info{version=\"" SR_COMPAT_VERSION "\",rts_options=\"";
   p.o += rts_options;
   p.o += "\"} 1\n\n";
-  auto sockets = [&](int64_t SocketCounts::*sel, const char* metric, const char* descr) {
+  auto sockets = [&](uint64_t SocketCounts::*sel, const char* metric, const char* descr) {
     p.family(metric, descr, "gauge");
-    for (const SocketCounts& s : rt.sockets) p.sample(std::string(metric) + "{port=\"" + s.port + "\"}", s.*sel);
+    for (const SocketCounts& s : rt.sockets)
+      p.sample(fmt::format("{}{{port=\"{}\"}}", metric, s.port), static_cast<int64_t>(s.*sel));
     p.o += '\n';
   };
   sockets(&SocketCounts::accepted, "simplex_smp_sockets_accepted", "Accepted sockets");

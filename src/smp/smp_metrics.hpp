@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/socket_counts.hpp"
 #include "smp/server_stats.hpp"
 
 namespace sr::smp {
@@ -40,10 +41,7 @@ struct TimeBuckets {
 // 60 s beyond (simplexmq: Server/Stats.hs updateTimeBuckets).
 void add_time(TimeBuckets& b, int64_t t);
 
-struct SocketCounts {
-  std::string port;
-  int64_t accepted = 0, closed = 0, active = 0, leaked = 0;
-};
+using SocketCounts = net::SocketCounts;
 
 // What is read from the running server for each metrics text (the reference's RealTimeMetrics).
 struct RealTimeMetrics {

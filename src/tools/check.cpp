@@ -13,6 +13,7 @@
 #include "core/config.hpp"
 #include "core/crypto.hpp"
 #include "core/http2_client.hpp"
+#include "core/server_address.hpp"
 #include "xftp/file_description.hpp"
 
 namespace sr::tools {
@@ -52,25 +53,10 @@ std::string_view step_name(CheckStep step) {
 
 CheckAddress parse_check_address(std::string_view text) {
   CheckAddress a;
-  std::string_view rest;
-  if (starts_with(text, "smp://")) {
-    a.protocol = CheckProtocol::SMP;
-    rest = text.substr(6);
-  } else if (starts_with(text, "xftp://")) {
-    a.protocol = CheckProtocol::XFTP;
-    rest = text.substr(7);
-  } else {
-    throw std::invalid_argument("the address must start with smp:// or xftp://");
-  }
-  // Both schemes share the grammar: xftp's parser reads the part after the scheme.
-  xftp::XFTPServer s;
-  try {
-    s = xftp::parse_xftp_server("xftp://" + std::string(rest));
-  } catch (const std::exception& e) {
-    std::string_view why = e.what();
-    const auto colon = why.rfind("\": ");
-    throw std::invalid_argument(std::string(colon == std::string_view::npos ? why : why.substr(colon + 3)));
-  }
+  if (starts_with(text, "smp://")) a.protocol = CheckProtocol::SMP;
+  else if (starts_with(text, "xftp://")) a.protocol = CheckProtocol::XFTP;
+  else throw std::invalid_argument("the address must start with smp:// or xftp://");
+  ServerAddress s = parse_server_address(a.protocol == CheckProtocol::SMP ? "smp" : "xftp", text);
   if (s.key_hash.size() != 32)
     throw std::invalid_argument("bad key hash: expected 32 bytes in base64url (the server's fingerprint)");
   a.key_hash = std::move(s.key_hash);

@@ -1,4 +1,5 @@
 #include "xftp/client.hpp"
+#include "core/fsutil.hpp"
 #include "core/sync_run.hpp"
 
 #include <unistd.h>
@@ -69,15 +70,9 @@ h2::BodyProducer fput_body(Bytes block, ChunkSource chunk, size_t slice) {
       part.assign(from, from + static_cast<std::ptrdiff_t>(n));
     } else {
       part.resize(n);
-      size_t got = 0;
-      while (got < n) {
-        const ssize_t r = ::pread(st->src.fd, part.data() + got, n - got,
-                                  static_cast<off_t>(st->src.offset + st->pos + got));
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0) throw std::runtime_error(std::string("chunk read: ") + std::strerror(errno));
-        if (r == 0) throw std::runtime_error("chunk read: the file ends before the chunk does");
-        got += static_cast<size_t>(r);
-      }
+      const ssize_t r = fs::pread_full(st->src.fd, part.data(), n, st->src.offset + st->pos);
+      if (r < 0) throw std::runtime_error(std::string("chunk read: ") + std::strerror(errno));
+      if (static_cast<size_t>(r) < n) throw std::runtime_error("chunk read: the file ends before the chunk does");
     }
     st->pos += n;
     co_return part;

@@ -42,55 +42,14 @@ std::optional<uint64_t> parse_digits(std::string_view s) {
 
 // ---- Server addresses ----
 
-std::string format_xftp_server(const XFTPServer& s) {
-  std::string out = "xftp://" + base64url_encode(s.key_hash);
-  if (s.basic_auth) out += ":" + *s.basic_auth;
-  out += "@";
-  for (size_t i = 0; i < s.hosts.size(); ++i) out += (i ? "," : "") + s.hosts[i];
-  if (s.port) out += ":" + std::to_string(*s.port);
-  return out;
-}
+std::string format_xftp_server(const XFTPServer& s) { return format_server_address("xftp", s); }
 
 XFTPServer parse_xftp_server(std::string_view text) {
-  const std::string where = fmt::format("invalid XFTP server address \"{}\": ", text);
-  constexpr std::string_view kScheme = "xftp://";
-  if (text.substr(0, kScheme.size()) != kScheme) fail(where + "expected xftp://");
-  std::string_view rest = text.substr(kScheme.size());
-  XFTPServer s;
-  const size_t at = rest.find('@');
-  if (at == std::string_view::npos) fail(where + "no '@' after the key hash");
-  std::string_view cred = rest.substr(0, at);
-  rest = rest.substr(at + 1);
-  const size_t colon = cred.find(':');
-  const auto kh = b64url_field(cred.substr(0, colon));
-  if (!kh) fail(where + "bad key hash");
-  s.key_hash = *kh;
-  if (colon != std::string_view::npos) {
-    const std::string_view pw = cred.substr(colon + 1);
-    if (pw.empty() || !valid_basic_auth(pw)) fail(where + "bad password");
-    s.basic_auth = std::string(pw);
+  try {
+    return parse_server_address("xftp", text);
+  } catch (const AddressError& e) {
+    fail(fmt::format("invalid XFTP server address \"{}\": {}", text, e.what()));
   }
-  for (;;) {
-    size_t n = 0;
-    if (!rest.empty() && rest[0] == '[') {
-      n = rest.find(']');
-      if (n == std::string_view::npos) fail(where + "unterminated IPv6 host");
-      ++n;
-    } else {
-      while (n < rest.size() && std::string_view(":#,;/ \n\r\t").find(rest[n]) == std::string_view::npos) ++n;
-    }
-    if (n == 0) fail(where + "empty host");
-    s.hosts.emplace_back(rest.substr(0, n));
-    rest = rest.substr(n);
-    if (rest.empty() || rest[0] != ',') break;
-    rest = rest.substr(1);
-  }
-  if (!rest.empty()) {
-    const auto port = rest[0] == ':' ? parse_digits(rest.substr(1)) : std::nullopt;
-    if (!port || *port > 65535) fail(where + "bad port");
-    s.port = static_cast<uint16_t>(*port);
-  }
-  return s;
 }
 
 std::vector<XFTPServer> parse_xftp_servers(std::string_view text) {

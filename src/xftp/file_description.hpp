@@ -14,6 +14,7 @@
 
 #include "core/crypto.hpp"
 #include "core/encoding.hpp"
+#include "core/server_address.hpp"
 
 namespace sr::xftp {
 
@@ -24,13 +25,8 @@ class DescriptionError : public std::runtime_error {
 };
 
 // ---- Server addresses: xftp://<keyHash b64url>[:<password>]@<host>[,<host2>…][:<port>] ----
-struct XFTPServer {
-  Bytes key_hash;                         // SHA-256 of the CA certificate (any non-empty length is accepted)
-  std::vector<std::string> hosts;         // as written, at least one
-  std::optional<uint16_t> port;           // written only when present
-  std::optional<std::string> basic_auth;  // never inside a file description
-  bool operator==(const XFTPServer&) const = default;
-};
+// basic_auth is never written inside a file description.
+using XFTPServer = ServerAddress;
 std::string format_xftp_server(const XFTPServer& s);
 // Throws DescriptionError.
 XFTPServer parse_xftp_server(std::string_view text);

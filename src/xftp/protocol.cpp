@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "core/certs.hpp"
+#include "core/server_address.hpp"
 
 namespace sr::xftp {
 
@@ -308,16 +309,6 @@ Bytes encode_command(const Command& c) {
     e.ch(' ').short_string(crypto::encode_spki(g->rcv_dh_key));
   }
   return out;
-}
-
-bool valid_basic_auth(std::string_view password) {
-  for (char ch : password) {
-    const auto c = static_cast<uint8_t>(ch);
-    // Haskell isPrint && !isSpace over Latin-1: 0x21..0x7E and 0xA1..0xFF except the soft hyphen 0xAD.
-    const bool printable = (c >= 0x21 && c <= 0x7e) || (c >= 0xa1 && c != 0xad);
-    if (!printable || c == '@' || c == ':' || c == '/') return false;
-  }
-  return true;
 }
 
 std::variant<Command, CmdError> parse_command(ByteView bytes) {

@@ -147,8 +147,6 @@ std::string_view command_tag(const Command& c);  // "FNEW"
 Bytes encode_command(const Command& c);
 // Tag up to the first space: unknown → UNKNOWN; bad parameters or trailing bytes → SYNTAX.
 std::variant<Command, CmdError> parse_command(ByteView bytes);
-// Basic-auth password rule (§7.1): every byte isPrint (Latin-1), not a space, not '@' ':' '/'.
-bool valid_basic_auth(std::string_view password);
 
 // §6.2, given whether the authorization and the entity ID are non-empty.
 std::optional<CmdError> check_credentials(const Command& c, bool has_auth, bool has_entity);

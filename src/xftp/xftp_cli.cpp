@@ -35,6 +35,7 @@
 #include "core/options.hpp"
 
 #include "core/cli.hpp"
+#include "core/fsutil.hpp"
 #include "core/crypto.hpp"
 #include "xftp/client.hpp"
 #include "xftp/file_crypto.hpp"
@@ -263,16 +264,9 @@ std::string read_text_file(const stdfs::path& p) {
 void write_text_file(const stdfs::path& p, const std::string& text, bool private_file) {
   const int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, private_file ? 0600 : 0644);
   if (fd < 0) throw CliError(fmt::format("Cannot write {}: {}", p.string(), std::strerror(errno)));
-  size_t off = 0;
-  while (off < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + off, text.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      const int err = errno;
-      ::close(fd);
-      throw CliError(fmt::format("Cannot write {}: {}", p.string(), std::strerror(err)));
-    }
-    off += static_cast<size_t>(n);
+  if (const int err = fs::write_all(fd, text.data(), text.size())) {
+    ::close(fd);
+    throw CliError(fmt::format("Cannot write {}: {}", p.string(), std::strerror(err)));
   }
   if (::close(fd) != 0) throw CliError(fmt::format("Cannot write {}: {}", p.string(), std::strerror(errno)));
 }

@@ -92,6 +92,14 @@ TEST_CASE("SMP metrics over HTTP and in the metrics file after traffic", "[stats
   CHECK(sample(body, "simplex_smp_delivery_ack_confirmed_time_count") == "1");
   CHECK(sample(body, "simplex_smp_delivery_ack_confirmed_time_bucket{le=\"+Inf\"}") == "1");
   CHECK(contains(body, "simplex_smp_info{version=\"6.5.5.0\",rts_options=\"set SMP_RTS_OPTIONS\"} 1\n"));
+  // Socket counts per port, with the port as the label: the two clients are connected to the first port.
+  const std::string port1 = "{port=\"" + std::to_string(relay.d.p1) + "\"}",
+                    port2 = "{port=\"" + std::to_string(relay.d.p2) + "\"}";
+  CHECK(sample(body, "simplex_smp_sockets_active" + port1) == "2");
+  CHECK(sample(body, "simplex_smp_sockets_accepted" + port1) == "2");
+  CHECK(sample(body, "simplex_smp_sockets_closed" + port1) == "0");
+  CHECK(sample(body, "simplex_smp_sockets_leaked" + port1) == "0");
+  CHECK(sample(body, "simplex_smp_sockets_accepted" + port2) == "0");
   CHECK(http_get(mport, "/").rfind("HTTP/1.1 404 ", 0) == 0);
   CHECK(http_get(mport, "/metrics", "POST").rfind("HTTP/1.1 405 ", 0) == 0);
 

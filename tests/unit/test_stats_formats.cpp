@@ -140,7 +140,7 @@ TEST_CASE("SMP Prometheus text follows the reference's layout", "[stats-formats]
   d.pRelaysOwn.errorsCompat = 4;
   d.activeQueues.day = {1, 2};
   smp::RealTimeMetrics rt;
-  rt.sockets.push_back({"5223", 10, 8, 2, 0});
+  rt.sockets.push_back({5223, 10, 8, 2, 0});
   rt.clientsCount = 2;
   smp::TimeBuckets ack;
   ack.sumTime = 7;

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/crypto.hpp"
+#include "core/server_address.hpp"
 #include "hex.hpp"
 #include "xftp_vectors.hpp"
 #include "xftp/protocol.hpp"
