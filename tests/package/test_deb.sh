@@ -140,6 +140,68 @@ check "stopscript backs up the store log as smp" sh -c \
 check "stopscript refuses after a failed stop" sh -c \
   '! SERVICE_RESULT=exit-code EXIT_STATUS=1 simplex-servers-stopscript smp-server'
 
+# --- Docker entrypoints, without a Docker engine: the image's paths are bind-mounted in a mount namespace and the
+# network is a fresh namespace with unprivileged low ports, as Docker gives a container. The entrypoint runs as the
+# service user, initialises from the environment and execs the server, which must listen and stop on SIGINT.
+echo "== Docker entrypoints (mount + network namespace)"
+run_entrypoint() {  # run_entrypoint NAME USER PORT LOG ENV... ; sets entry_pid, entry_ok
+  local name=$1 user=$2 port=$3 log=$4 root=$work/image-$1; shift 4
+  mkdir -p "$root/bin" "$root/etc" "$root/var" "$root/srv"
+  chown "$user:$user" "$root/etc" "$root/var" "$root/srv"
+  ln -sf /usr/bin/simplex-relay "$root/bin/$name"
+  ln -sf /usr/bin/simplex-servers-stopscript "$root/bin/simplex-servers-stopscript"
+  install -m 755 "packaging/docker/entrypoint-$name" "$root/bin/entrypoint"
+  local cfg=/etc/opt/simplex state=/var/opt/simplex
+  [ "$name" = xftp-server ] && cfg=/etc/opt/simplex-xftp state=/var/opt/simplex-xftp
+  # unshare and sh exec: the pid stays that of the server in the end.
+  env -i PATH=/usr/local/bin:/usr/bin:/bin "$@" unshare -m -n sh -c "
+    mount --bind '$root/bin' /usr/local/bin && mount --bind '$root/etc' $cfg && mount --bind '$root/var' $state &&
+    mount --bind '$root/srv' /srv/xftp && ip link set lo up && echo 0 >/proc/sys/net/ipv4/ip_unprivileged_port_start &&
+    exec setpriv --reuid=$user --regid=$user --init-groups -- /usr/local/bin/entrypoint" >"$log" 2>&1 &
+  entry_pid=$! entry_ok=
+  for _ in $(seq 1 100); do
+    if nsenter -t "$entry_pid" -n ss -ltnH "sport = :$port" 2>/dev/null | grep -q .; then entry_ok=1; break; fi
+    kill -0 "$entry_pid" 2>/dev/null || break
+    sleep 0.2
+  done
+}
+stop_entrypoint() {  # stop_entrypoint WHAT LOG
+  kill -INT "$entry_pid" 2>/dev/null
+  for _ in $(seq 1 150); do kill -0 "$entry_pid" 2>/dev/null || break; sleep 0.2; done
+  kill -0 "$entry_pid" 2>/dev/null && { kill -KILL "$entry_pid"; bad "$1: still running 30 s after SIGINT"; }
+  wait "$entry_pid"; local rc=$?
+  if [ "$rc" = 0 ]; then ok "$1: SIGINT, clean exit"; else tail -20 "$2"; bad "$1: exit status $rc"; fi
+}
+if unshare -m -n true 2>/dev/null; then
+  run_entrypoint smp-server smp 5223 "$work/entry-smp.log" ADDR=smp1.example.org PASS=s3cret WEB_MANUAL=1
+  ini=$work/image-smp-server/etc/smp-server.ini
+  if [ -n "$entry_ok" ]; then ok "entrypoint-smp-server: init from ADDR/PASS/WEB_MANUAL, listening on 5223"
+  else cat "$work/entry-smp.log"; bad "entrypoint-smp-server did not listen on 5223"; fi
+  check "entrypoint-smp-server: password, fqdn, own domains in the INI" sh -c "
+    grep -qx 'create_password = s3cret' '$ini' && grep -qx 'host = smp1.example.org' '$ini' &&
+    grep -qx 'own_server_domains = example.org' '$ini' && grep -qx 'port = 5223' '$ini' && ! grep -q '^https' '$ini'"
+  check "entrypoint-smp-server: server address printed" grep -q "^Server address: smp://.*:s3cret@smp1.example.org" "$work/entry-smp.log"
+  fp=$(cat "$work/image-smp-server/etc/fingerprint" 2>/dev/null)
+  check "simplex-relay check passes against the container's server" \
+    nsenter -t "$entry_pid" -n simplex-relay check "smp://$fp:s3cret@127.0.0.1:5223"
+  check "simplex-relay check fails without the password" \
+    sh -c "! nsenter -t $entry_pid -n simplex-relay check smp://$fp@127.0.0.1:5223"
+  stop_entrypoint entrypoint-smp-server "$work/entry-smp.log"
+
+  run_entrypoint xftp-server xftp 443 "$work/entry-xftp.log" ADDR=192.0.2.7 QUOTA=2GB PASS=upl0ad
+  ini=$work/image-xftp-server/etc/file-server.ini
+  if [ -n "$entry_ok" ]; then ok "entrypoint-xftp-server: init from ADDR/QUOTA/PASS, listening on 443 as xftp"
+  else cat "$work/entry-xftp.log"; bad "entrypoint-xftp-server did not listen on 443"; fi
+  check "entrypoint-xftp-server: quota lower-cased, password and path in the INI" sh -c "
+    grep -qx 'storage_quota = 2gb' '$ini' && grep -qx 'create_password = upl0ad' '$ini' && grep -qx 'path = /srv/xftp' '$ini'"
+  fp=$(cat "$work/image-xftp-server/etc/fingerprint" 2>/dev/null)
+  check "simplex-relay check passes against the container's XFTP server" \
+    nsenter -t "$entry_pid" -n simplex-relay check "xftp://$fp:upl0ad@127.0.0.1:443"
+  stop_entrypoint entrypoint-xftp-server "$work/entry-xftp.log"
+else
+  echo "  skipped: unshare -m -n is not permitted here"
+fi
+
 # --- remove, reinstall over the data, purge
 echo "== dpkg -r / -i / --purge"
 check "dpkg -r" dpkg -r simplex-relay
