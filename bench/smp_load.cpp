@@ -17,6 +17,7 @@
 //                       connections: the server's RSS growth per stored queue and per subscription.
 // A new mode is a function Setup + Worker pair (see struct Mode) run by the same driver.
 #include "smp/client.hpp"
+#include "bench_options.hpp"
 
 #include <asio/experimental/as_tuple.hpp>
 #include <cxxopts.hpp>
@@ -705,11 +706,8 @@ int run_subs(const Config& cfg, size_t total) {
 
 int main(int argc, char** argv) {
   cxxopts::Options opts("smp-load", "SMP relay load generator");
+  sr::bench::add_server_options(opts, 5223);
   opts.add_options()
-    ("host", "server host", cxxopts::value<std::string>()->default_value("127.0.0.1"))
-    ("port", "server port", cxxopts::value<uint16_t>()->default_value("5223"))
-    ("fingerprint", "server key hash (base64url, the fingerprint file's content)", cxxopts::value<std::string>())
-    ("cfg", "server config dir: read its fingerprint file", cxxopts::value<std::string>())
     ("c,connections", "connection pairs (recipient + sender)", cxxopts::value<int>()->default_value("1"))
     ("q,queues", "queues per connection", cxxopts::value<int>()->default_value("1"))
     ("n,messages", "messages (or pings) per queue", cxxopts::value<int64_t>()->default_value("1000"))
@@ -757,21 +755,7 @@ int main(int argc, char** argv) {
     }
     cfg.host = r["host"].as<std::string>();
     cfg.port = r["port"].as<uint16_t>();
-    // --fingerprint, else the fingerprint file of --cfg; nullopt when neither gives a 32-byte hash.
-    auto key_hash = [&](const char* fp_opt, const char* cfg_opt) -> std::optional<Bytes> {
-      std::string fp;
-      if (r.count(fp_opt)) {
-        fp = r[fp_opt].as<std::string>();
-      } else if (r.count(cfg_opt)) {
-        std::ifstream in(r[cfg_opt].as<std::string>() + "/fingerprint");
-        std::getline(in, fp);
-      }
-      fp.erase(fp.find_last_not_of(" \r\n\t") + 1);
-      auto kh = base64url_decode(fp);
-      if (!kh || kh->size() != 32) return std::nullopt;
-      return kh;
-    };
-    auto kh = key_hash("fingerprint", "cfg");
+    auto kh = sr::bench::server_key_hash(r);
     if (!kh) {
       std::cerr << "smp-load: give --fingerprint <base64url key hash> or --cfg <server config dir>\n";
       return 2;
@@ -790,7 +774,7 @@ int main(int argc, char** argv) {
       }
       cfg.dest_host = d.substr(0, colon);
       cfg.dest_port = static_cast<uint16_t>(std::stoul(d.substr(colon + 1)));
-      auto dkh = key_hash("dest-fingerprint", "dest-cfg");
+      auto dkh = sr::bench::server_key_hash(r, "dest-fingerprint", "dest-cfg");
       if (!dkh) {
         std::cerr << "smp-load: --dest needs --dest-fingerprint or --dest-cfg\n";
         return 2;

@@ -14,6 +14,7 @@
 //   --ceiling             no server: this core's rates for the server's per-byte work (§9 ChunkCipher on 64 KB
 //                         slices, SHA-256 of uploads).
 #include "xftp/client.hpp"
+#include "bench_options.hpp"
 
 #include <asio/experimental/as_tuple.hpp>
 #include <cxxopts.hpp>
@@ -364,11 +365,8 @@ int run_ceiling(const Config& cfg) {
 
 int main(int argc, char** argv) {
   cxxopts::Options opts("xftp-load", "XFTP relay load generator");
+  sr::bench::add_server_options(opts, 443);
   opts.add_options()
-    ("host", "server host", cxxopts::value<std::string>()->default_value("127.0.0.1"))
-    ("port", "server port", cxxopts::value<uint16_t>()->default_value("443"))
-    ("fingerprint", "server key hash (base64url, the fingerprint file's content)", cxxopts::value<std::string>())
-    ("cfg", "server config dir: read its fingerprint file", cxxopts::value<std::string>())
     ("c,clients", "parallel clients (one connection, one transfer at a time each)", cxxopts::value<int>()->default_value("1"))
     ("d,duration", "seconds per phase (0: use -n)", cxxopts::value<double>()->default_value("10"))
     ("n,count", "chunks per client per phase when -d 0", cxxopts::value<int64_t>()->default_value("10"))
@@ -393,16 +391,8 @@ int main(int argc, char** argv) {
     if (r.count("ceiling")) return run_ceiling(cfg);
     cfg.host = r["host"].as<std::string>();
     cfg.port = r["port"].as<uint16_t>();
-    std::string fp;
-    if (r.count("fingerprint")) {
-      fp = r["fingerprint"].as<std::string>();
-    } else if (r.count("cfg")) {
-      std::ifstream in(r["cfg"].as<std::string>() + "/fingerprint");
-      std::getline(in, fp);
-    }
-    fp.erase(fp.find_last_not_of(" \r\n\t") + 1);
-    auto kh = base64url_decode(fp);
-    if (!kh || kh->size() != 32) {
+    auto kh = sr::bench::server_key_hash(r);
+    if (!kh) {
       std::cerr << "xftp-load: give --fingerprint <base64url key hash> or --cfg <server config dir>\n";
       return 2;
     }

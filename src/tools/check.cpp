@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <exception>
+#include <functional>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -302,12 +303,53 @@ awaitable<std::string> presented_fingerprint(asio::any_io_executor ex, Route rou
   }
 }
 
-// One SMP check. Plain member coroutines (no coroutine lambdas, no braced temporaries inside co_await
-// expressions): GCC 12 miscompiles some of those.
-class SmpCheck {
+// What both checks share: the client, the address and its route, and the connect step. Plain member coroutines
+// (no coroutine lambdas, no braced temporaries inside co_await expressions): GCC 12 miscompiles some of those.
+template <class Client>
+class CheckBase {
+ protected:
+  CheckBase(asio::any_io_executor ex, const CheckAddress& a, Route route, const Options& opt, Report& rep)
+      : client_(ex), a_(a), route_(std::move(route)), opt_(opt), rep_(rep) {}
+
+  std::chrono::seconds timeout() const { return std::chrono::seconds(opt_.timeout_seconds); }
+
+  // Connects and reports the step (`describe` gives the detail of a success). On an identity failure the
+  // fingerprint the server does present is fetched, so the report shows the expected and the actual one.
+  template <class ClientOptions>
+  awaitable<bool> connect_step(ClientOptions co, std::vector<std::string> alpn,
+                               std::function<std::string()> describe) {
+    co.timeout = timeout();
+    co.socks = route_.socks;
+    std::string error;
+    try {
+      co_await client_.connect(route_.host, a_.port, a_.key_hash, co);
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+    if (error.empty()) {
+      rep_.ok(CheckStep::Connect, describe());
+      co_return true;
+    }
+    if (error == "HANDSHAKE IDENTITY") {
+      auto ex = co_await asio::this_coro::executor;
+      rep_.ctx.actual_fingerprint = co_await presented_fingerprint(ex, route_, a_.port, alpn, timeout());
+    }
+    rep_.fail(CheckStep::Connect, error);
+    co_return false;
+  }
+
+  Client client_;
+  const CheckAddress& a_;
+  Route route_;
+  const Options& opt_;
+  Report& rep_;
+};
+
+// One SMP check.
+class SmpCheck : CheckBase<smp::SmpClient> {
  public:
   SmpCheck(asio::any_io_executor ex, const CheckAddress& a, Route route, const Options& opt, Report& rep)
-      : client_(ex), a_(a), route_(std::move(route)), opt_(opt), rep_(rep) {
+      : CheckBase(ex, a, std::move(route), opt, rep) {
     rcv_auth_.key = rcv_.priv;
     snd_auth_.key = snd_.priv;
   }
@@ -332,29 +374,13 @@ class SmpCheck {
   // A reply, or the failure as text: "ERR AUTH", "TIMEOUT", "NETWORK: ...".
   using Reply = std::variant<smp::Response, std::string>;
 
-  std::chrono::seconds timeout() const { return std::chrono::seconds(opt_.timeout_seconds); }
-
   awaitable<bool> connect() {
     smp::ClientOptions co;
-    co.timeout = timeout();
-    co.socks = route_.socks;
-    std::string error;
-    try {
-      co_await client_.connect(route_.host, a_.port, a_.key_hash, co);
-    } catch (const std::exception& e) {
-      error = e.what();
-    }
-    if (error.empty()) {
-      rep_.ok(CheckStep::Connect,
-              fmt::format("{}, SMP v{}", tls_text(client_.params().session_id.size()), client_.version()));
-      co_return true;
-    }
-    if (error == "HANDSHAKE IDENTITY") {
-      auto ex = co_await asio::this_coro::executor;
-      rep_.ctx.actual_fingerprint = co_await presented_fingerprint(ex, route_, a_.port, co.alpn, timeout());
-    }
-    rep_.fail(CheckStep::Connect, error);
-    co_return false;
+    std::vector<std::string> alpn = co.alpn;
+    std::function<std::string()> describe = [this] {
+      return fmt::format("{}, SMP v{}", tls_text(client_.params().session_id.size()), client_.version());
+    };
+    co_return co_await connect_step(std::move(co), std::move(alpn), std::move(describe));
   }
 
   awaitable<Reply> request(Bytes entity, smp::Command cmd, smp::ClientAuth auth) {
@@ -467,11 +493,6 @@ class SmpCheck {
     co_return true;
   }
 
-  smp::SmpClient client_;
-  const CheckAddress& a_;
-  Route route_;
-  const Options& opt_;
-  Report& rep_;
   smp::AuthKeyPair rcv_ = smp::generate_auth_key(crypto::KeyAlg::Ed25519);
   smp::AuthKeyPair dh_ = smp::generate_dh_key();
   smp::AuthKeyPair snd_ = smp::generate_auth_key(crypto::KeyAlg::Ed25519);
@@ -486,10 +507,10 @@ awaitable<void> check_smp(const CheckAddress& a, Route route, const Options& opt
 }
 
 // One XFTP check, written like SmpCheck.
-class XftpCheck {
+class XftpCheck : CheckBase<xftp::XftpClient> {
  public:
   XftpCheck(asio::any_io_executor ex, const CheckAddress& a, Route route, const Options& opt, Report& rep)
-      : client_(ex), a_(a), route_(std::move(route)), opt_(opt), rep_(rep) {}
+      : CheckBase(ex, a, std::move(route), opt, rep) {}
 
   awaitable<void> run() {
     if (!(co_await connect())) co_return;
@@ -514,32 +535,17 @@ class XftpCheck {
   }
 
  private:
-  std::chrono::seconds timeout() const { return std::chrono::seconds(opt_.timeout_seconds); }
   static std::string err_text(const xftp::Error& e) { return "ERR " + xftp::error_text(e); }
 
   awaitable<bool> connect() {
     xftp::ClientOptions co;
-    co.timeout = timeout();
-    co.socks = route_.socks;
-    std::string error;
-    try {
-      co_await client_.connect(route_.host, a_.port, a_.key_hash, co);
-    } catch (const std::exception& e) {
-      error = e.what();
-    }
-    if (error.empty()) {
-      rep_.ok(CheckStep::Connect, fmt::format("{}, XFTP v{}", tls_text(client_.connection().tls_unique().size()),
-                                              client_.session().version));
-      co_return true;
-    }
-    if (error == "HANDSHAKE IDENTITY") {
-      auto ex = co_await asio::this_coro::executor;
-      std::vector<std::string> alpn;
-      alpn.emplace_back(xftp::kAlpnXftp);
-      rep_.ctx.actual_fingerprint = co_await presented_fingerprint(ex, route_, a_.port, alpn, timeout());
-    }
-    rep_.fail(CheckStep::Connect, error);
-    co_return false;
+    std::vector<std::string> alpn;
+    alpn.emplace_back(xftp::kAlpnXftp);
+    std::function<std::string()> describe = [this] {
+      return fmt::format("{}, XFTP v{}", tls_text(client_.connection().tls_unique().size()),
+                         client_.session().version);
+    };
+    co_return co_await connect_step(std::move(co), std::move(alpn), std::move(describe));
   }
 
   awaitable<bool> create() {
@@ -625,11 +631,6 @@ class XftpCheck {
     co_return error;
   }
 
-  xftp::XftpClient client_;
-  const CheckAddress& a_;
-  Route route_;
-  const Options& opt_;
-  Report& rep_;
   smp::AuthKeyPair snd_ = smp::generate_auth_key(crypto::KeyAlg::Ed25519);
   smp::AuthKeyPair rcv_ = smp::generate_auth_key(crypto::KeyAlg::Ed25519);
   Bytes chunk_, received_;
