@@ -1033,6 +1033,27 @@ void ServerState::realtime_counts(RealTimeMetrics& rt, int64_t now) const {
   rt.loadedQueueCount = static_cast<int64_t>(queues_.size());
 }
 
+size_t ServerState::delete_queue_by_operator(Id rid) {  // by value: rid may point into the record
+  QueueRec* q = queues_.by_recipient(rid);
+  if (!q) return 0;
+  const bool secured = q->has_sender_key();
+  const size_t n = msgs_.size(rid);
+  msgs_.delete_queue(rid);
+  if (ClientState* c = by_slot(q->subscriber)) {
+    --c->sub_count;
+    c->delivered.erase(rid);
+  }
+  q->subscriber = 0;
+  if (const NotifierRec* nr = q->notifier()) {
+    ntfs_.erase(nr->notifier_id);
+    ntf_subscribers_.erase(nr->notifier_id);
+  }
+  queues_.remove(rid);
+  journal({DeleteRecord{to_bytes(rid)}});
+  note_deleted(secured);
+  return n;
+}
+
 bool ServerState::unblock_queue(const Id& rid) {
   if (queues_.set_status(rid, QueueStatus::Active) != StoreResult::Ok) return false;
   journal({UnblockRecord{to_bytes(rid)}});

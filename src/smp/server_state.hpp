@@ -12,6 +12,7 @@
 #include <string_view>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -80,6 +81,7 @@ struct ClientState {
   bool proxy_server = false;
   std::optional<ServiceSession> service;
   int64_t last_active = 0;
+  int64_t created_at = 0;            // Unix seconds the connection was accepted (control port `clients`)
 
   uint32_t slot = 0;                 // what QueueRec::subscriber holds for this connection
   // Recipient subscriptions: the queue records point back here; this list only serves the cleanup at
@@ -171,6 +173,16 @@ class ServerState {
   // Operator blocking (control port, commands §6.7): sets the status and sends ERR BLOCKED to the subscriber.
   bool block_queue(const Id& rid, const BlockingInfo& info);
   bool unblock_queue(const Id& rid);
+  // Control-port `delete`: removes the queue, its messages and notifier without telling its subscriber (as the
+  // reference); counted like a recipient's DEL. Returns the messages deleted (quota marker included).
+  size_t delete_queue_by_operator(Id rid);
+  // The store-log failure of the last operator change ("" when written); cleared by reading it.
+  std::string take_store_error() { return std::exchange(store_error_, {}); }
+  // Every connection, in no particular order.
+  template <class F>
+  void for_each_client(F&& f) const {
+    for (const auto& [id, c] : clients_) f(*c);
+  }
 
  private:
   struct Ctx;  // one transmission being processed

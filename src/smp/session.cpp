@@ -84,7 +84,7 @@ asio::awaitable<void> Relay::serve(net::ConnectionPtr conn) {
   cs.session_secret = secret;
   cs.proxy_server = proxy;
   cs.service = service;
-  cs.last_active = unix_now();
+  cs.created_at = cs.last_active = unix_now();
   connections_[id] = conn;
 
   auto executor = co_await asio::this_coro::executor;

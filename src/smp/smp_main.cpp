@@ -22,9 +22,11 @@
 #include "core/encoding.hpp"
 #include "core/fsutil.hpp"
 #include "core/log.hpp"
+#include "core/control_port.hpp"
 #include "core/metrics_http.hpp"
 #include "core/stats_csv.hpp"
 #include "smp/smp_config.hpp"
+#include "smp/smp_control.hpp"
 #include "smp/smp_init.hpp"
 #include "smp/session.hpp"
 #include "smp/journal_dirs.hpp"
@@ -1158,13 +1160,18 @@ class SmpCli {
         LOG_NOTE("Prometheus metrics served at http://{}/metrics", *prometheus_address);
       }
     };
-    cli::ServeHooks hooks{[relay, start_stats](asio::io_context& io) {
+    // socket counts: provider wired by the lead
+    auto cport =
+        control_port_hook(cfg, relay, queue_log, save_server_stats, [] { return std::vector<SocketCounts>{}; });
+    cli::ServeHooks hooks{[relay, start_stats, cport](asio::io_context& io) {
+                            cport->start(io);  // first: a port in use stops the start before anything runs
                             relay->start_housekeeping(io);
                             start_stats(io);
                           },
-                          [relay, timers, metrics_server] {
+                          [relay, timers, metrics_server, cport] {
                             timers->stop();
                             if (*metrics_server) (*metrics_server)->stop();
+                            cport->stop();
                             relay->stop();
                           },
                           [relay, save_server_stats] {
@@ -1173,6 +1180,34 @@ class SmpCli {
                           },
                           [listener](const net::TlsServer& s) { *listener = &s; }};
     return cli::serve_until_signal(std::move(ctx), std::move(options), std::move(handler), std::move(hooks));
+  }
+
+  // The control port (server-operations.md §5.4), started with the other listeners. `save` writes the stats
+  // backup and makes the message journal and store log durable, leaving everything open (DECISIONS.md, 8.Q16).
+  template <class SaveStats>
+  static std::shared_ptr<control::Hook> control_port_hook(const SmpConfig& cfg, std::shared_ptr<Relay> relay,
+                                                          std::shared_ptr<storelog::Writer> queue_log,
+                                                          SaveStats save_stats,
+                                                          std::function<std::vector<SocketCounts>()> sockets) {
+    auto hook = std::make_shared<control::Hook>();
+    if (!cfg.control_port) return hook;
+    SmpControl c;
+    c.relay = relay;
+    c.daily_block_queue_quota = cfg.daily_block_queue_quota;
+    c.sockets = std::move(sockets);
+    c.save = [relay, queue_log, save_stats] {
+      try {
+        if (MsgJournalFile* j = relay->message_journal()) j->writer().sync_now();
+        if (queue_log) queue_log->sync();
+      } catch (const std::exception& e) {
+        LOG_ERROR("STORE: {}", e.what());
+      }
+      save_stats(relay->state());
+    };
+    hook->port = *cfg.control_port;
+    hook->commands = smp_commands(std::move(c));
+    hook->passwords = {cfg.control_port_admin_password, cfg.control_port_user_password};
+    return hook;
   }
 
   // [PROXY] as the proxy role uses it (server-operations.md §3.3).

@@ -25,12 +25,14 @@
 #include "core/stats_csv.hpp"
 #include "core/server.hpp"
 #include "core/chunk_store.hpp"
+#include "core/control_port.hpp"
 #include "core/store_log.hpp"
 #include "core/tls.hpp"
 #include "xftp/file_store.hpp"
 #include "xftp/session.hpp"
 #include "xftp/store_log_records.hpp"
 #include "xftp/xftp_config.hpp"
+#include "xftp/xftp_control.hpp"
 #include "xftp/xftp_init.hpp"
 #include "xftp/xftp_state.hpp"
 
@@ -616,7 +618,12 @@ int Cli::start(const std::vector<std::string>& args) const {
       LOG_NOTE("Prometheus metrics served at http://{}/metrics", *cfg.prometheus_address);
     }
   };
-  hooks.start = [expiry, &state, &chunk_store, start_stats](asio::io_context& io) {
+  // The control port (server-operations.md §5.4).
+  auto cport = std::make_shared<control::Hook>(
+      control::Hook{cfg.control_port, xftp_commands(state),
+                    {cfg.control_port_admin_password, cfg.control_port_user_password}, nullptr});
+  hooks.start = [expiry, &state, &chunk_store, start_stats, cport](asio::io_context& io) {
+    cport->start(io);  // first: a port in use stops the start before anything runs
     start_stats(io);
     expiry->timer = std::make_unique<asio::steady_timer>(io);
     asio::co_spawn(
@@ -632,8 +639,9 @@ int Cli::start(const std::vector<std::string>& args) const {
         },
         asio::detached);
   };
-  hooks.stop = [expiry, timers, metrics_server] {
+  hooks.stop = [expiry, timers, metrics_server, cport] {
     timers->stop();
+    cport->stop();
     if (*metrics_server) (*metrics_server)->stop();
     expiry->stopped = true;
     if (expiry->timer) expiry->timer->cancel();

@@ -265,14 +265,17 @@ Response XftpState::delete_file(const FileRec& rec) {
   const SenderId sid = rec.sender_id;  // rec dies with delete_file
   log({DeleteFileRecord{sid}});         // written first, even if the removal then fails
   // Only a recorded path holds chunk bytes; an upload in flight releases its own reservation in finish_put.
+  // The gauges count only a chunk that was still there (not evicted, not removed by a block), as the reference's
+  // doesFileExist check does.
+  bool had_chunk = false;
   if (rec.uploaded()) {
     try {
-      chunks_.remove(sid);
+      had_chunk = chunks_.remove(sid);
     } catch (const std::system_error&) {
       return err(Error::Kind::FILE_IO);  // the record is kept
     }
   }
-  stats_.note_deleted(rec.uploaded(), rec.info.size);
+  stats_.note_deleted(had_chunk, rec.info.size);
   store_.delete_file(sid);
   return FROk{};
 }
@@ -295,6 +298,35 @@ size_t XftpState::expire(int64_t now) {
   }
   store_.expire(old);
   return expired.size();
+}
+
+std::optional<Error> XftpState::delete_by_recipient(const RecipientId& rid) {
+  std::lock_guard lock(mutex_);
+  const auto f = store_.by_recipient(rid);
+  if (!f) return Error::of(Error::Kind::AUTH);
+  Response r = delete_file(*f->file);
+  if (auto* e = std::get_if<FRErr>(&r)) return e->err;
+  return std::nullopt;
+}
+
+std::optional<Error> XftpState::block_by_recipient(const RecipientId& rid, const BlockingInfo& info) {
+  std::lock_guard lock(mutex_);
+  const auto f = store_.by_recipient(rid);
+  if (!f) return Error::of(Error::Kind::AUTH);
+  const FileRec& rec = *f->file;
+  const SenderId sid = rec.sender_id;
+  log({BlockFileRecord{sid, info}});  // written first, as the reference's blockServerFile
+  bool had_chunk = false;  // a second block finds no chunk
+  if (rec.uploaded()) {
+    try {
+      had_chunk = chunks_.remove(sid);
+    } catch (const std::system_error&) {
+      return Error::of(Error::Kind::FILE_IO);  // the record stays as it was
+    }
+  }
+  stats_.note_deleted(had_chunk, rec.info.size, true);
+  store_.block_file(sid, info);
+  return std::nullopt;
 }
 
 size_t XftpState::file_count() {

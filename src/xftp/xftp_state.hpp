@@ -106,6 +106,12 @@ class XftpState {
 
   size_t file_count();
 
+  // The control port (server-operations.md §5.4), files found by a RECIPIENT id: nullopt when done, else the
+  // error the reply shows. delete: FDEL, the chunk and the record go (counted as filesDeleted). block: FBLK, the
+  // chunk goes and its quota is freed, the record stays blocked (FGET then answers BLOCKED; filesBlocked).
+  std::optional<Error> delete_by_recipient(const RecipientId& rid);
+  std::optional<Error> block_by_recipient(const RecipientId& rid, const BlockingInfo& info);
+
   // The statistics counters (server-operations.md §5), counted at the reference's points.
   FileServerStatsData stats();
   void set_stats(FileServerStatsData d);
