@@ -1160,9 +1160,9 @@ class SmpCli {
         LOG_NOTE("Prometheus metrics served at http://{}/metrics", *prometheus_address);
       }
     };
-    // socket counts: provider wired by the lead
-    auto cport =
-        control_port_hook(cfg, relay, queue_log, save_server_stats, [] { return std::vector<SocketCounts>{}; });
+    auto cport = control_port_hook(cfg, relay, queue_log, save_server_stats, [listener] {
+      return *listener ? (*listener)->socket_counts() : std::vector<SocketCounts>{};
+    });
     cli::ServeHooks hooks{[relay, start_stats, cport](asio::io_context& io) {
                             cport->start(io);  // first: a port in use stops the start before anything runs
                             relay->start_housekeeping(io);

@@ -159,6 +159,11 @@ TEST_CASE("SMP control port: stats and clients show scripted traffic", "[control
   CHECK(contains(stats, "\nqCount 2: 1\n"));
   CHECK(contains(stats, "\nmsgCount: 1\n"));  // delivered, not yet acknowledged
   CHECK(contains(c->ask("server-info"), "\nClients: 2\n"));
+  // Per listening port: the two clients on the first port, nothing on the second.
+  CHECK(c->ask("sockets") == "Sockets for port " + std::to_string(s.relay.d.p1) +
+                                 ":\naccepted: 2\nclosed: 0\nactive: 2\nleaked: 0\n"
+                                 "Sockets for port " + std::to_string(s.relay.d.p2) +
+                                 ":\naccepted: 0\nclosed: 0\nactive: 0\nleaked: 0\n");
 
   auto a = s.control("adminpw");
   const auto rows = lines_of(a->ask("clients"));

@@ -252,7 +252,7 @@ TEST_CASE("SMP control: stats, sockets and help", "[control]") {
   CHECK(user.find("ntfCount 2") == std::string::npos);
   CHECK(control_stats(st, Role::Admin).find("\nntfCount 2: 0\n") != std::string::npos);
 
-  CHECK(control_sockets({SocketCounts{"5223", 3, 1, 2, 0}}) ==
+  CHECK(control_sockets({SocketCounts{5223, 3, 1, 2, 0}}) ==
         "Sockets for port 5223:\naccepted: 3\nclosed: 1\nactive: 2\nleaked: 0\n");
   CHECK(control_sockets({}).empty());
 
