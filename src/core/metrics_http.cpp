@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "core/web_server.hpp"
+
 namespace sr::metrics_http {
 
 std::optional<Address> parse_address(std::string_view s) {
@@ -64,13 +66,10 @@ asio::awaitable<void> serve_one(asio::ip::tcp::socket sock, std::function<std::s
 }  // namespace
 
 std::string respond(std::string_view head, const std::function<std::string()>& render) {
-  const std::string_view line = head.substr(0, head.find_first_of("\r\n"));
-  const size_t sp1 = line.find(' ');
-  const size_t sp2 = sp1 == std::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
-  if (sp1 == std::string_view::npos || sp2 == std::string_view::npos)
-    return reply("400 Bad Request", "text/plain", "bad request\n");
-  const std::string_view method = line.substr(0, sp1);
-  std::string_view target = line.substr(sp1 + 1, sp2 - sp1 - 1);
+  const auto req = web::parse_request_head(head);
+  if (!req) return reply("400 Bad Request", "text/plain", "bad request\n");
+  const std::string_view method = req->method;
+  std::string_view target = req->target;
   target = target.substr(0, target.find('?'));
   if (target != "/metrics") return reply("404 Not Found", "text/plain", "not found\n");
   if (method != "GET" && method != "HEAD") return reply("405 Method Not Allowed", "text/plain", "method not allowed\n");

@@ -1,4 +1,4 @@
-// Static pages of the embedded web site (server-operations.md §5.6; simplexmq Server/Web.hs resolveStaticFile):
+// Static pages of the embedded web site (server-operations.md §5.5; simplexmq Server/Web.hs resolveStaticFile):
 // a request path resolved under the site root with the index.html fallback, /.well-known/ served from
 // well-known/, and nothing outside the root (symlinks included).
 #pragma once

@@ -220,6 +220,9 @@ int select_by_servername(SSL* ssl, int*, void* arg) {
   if (name == nullptr || *name == '\0') return SSL_TLSEXT_ERR_OK;
   auto* web = static_cast<SSL_CTX*>(arg);
   if (SSL_set_SSL_CTX(ssl, web) != web) return SSL_TLSEXT_ERR_ALERT_FATAL;
+  // The verify mode stays the identity context's; a browser is no SMP service, so it is not asked for a client
+  // certificate (which could make it prompt the user to pick one).
+  SSL_set_verify(ssl, SSL_VERIFY_NONE, nullptr);
   SSL_set_ex_data(ssl, sni_index(), reinterpret_cast<void*>(1));
   return SSL_TLSEXT_ERR_OK;
 }
@@ -346,13 +349,8 @@ CtxPtr make_server_context(const std::string& cert_file, const std::string& ca_f
 
   if (https) {
     const auto& w = *options.web;
-    PkeyPtr web_key = read_private_key(w.key_file);
-    std::vector<X509Ptr> web_certs = read_pem_certs(w.cert_file);
-    if (web_certs.empty()) throw TlsError(w.cert_file + ": no certificate found");
-    CtxPtr web = new_context(TLS_server_method(), true);
-    use_chain(web.get(), web_certs, w.cert_file, {}, "", web_key.get(), w.key_file);
     // After the switch ALPN is looked up on the web context.
-    set_alpn(web.get(), options.alpn);
+    CtxPtr web = make_web_context(w, w.alpn.empty() ? options.alpn : w.alpn);
     // The identity context owns a reference to the web context (freed with it, free_web_ctx).
     SSL_CTX* web_raw = web.get();
     SSL_CTX_up_ref(web_raw);
@@ -371,6 +369,16 @@ CtxPtr make_server_context(const std::string& cert_file, const std::string& ca_f
     if (SSL_CTX_set_session_id_context(raw, kSidCtx, sizeof kSidCtx - 1) != 1) fail("cannot set session context");
   }
   return ctx;
+}
+
+CtxPtr make_web_context(const WebCertificate& w, const std::vector<std::string>& alpn) {
+  PkeyPtr web_key = read_private_key(w.key_file);
+  std::vector<X509Ptr> web_certs = read_pem_certs(w.cert_file);
+  if (web_certs.empty()) throw TlsError(w.cert_file + ": no certificate found");
+  CtxPtr web = new_context(TLS_server_method(), true);
+  use_chain(web.get(), web_certs, w.cert_file, {}, "", web_key.get(), w.key_file);
+  set_alpn(web.get(), alpn);
+  return web;
 }
 
 CtxPtr make_client_context(const std::vector<std::string>& alpn, bool https) {

@@ -64,6 +64,9 @@ inline const std::vector<std::string> kServerAlpn = {"smp/1", "h2", "http/1.1"};
 // clients that send SNI. The cert file holds the leaf and any intermediates.
 struct WebCertificate {
   std::string cert_file, key_file;
+  // ALPN offered on the web context; empty: the same list as the protocol (ServerOptions::alpn). SMP sharing its
+  // port with the web site offers only HTTP here, so a browser never negotiates smp/1.
+  std::vector<std::string> alpn;
 };
 
 struct ServerOptions {
@@ -82,6 +85,10 @@ struct ServerOptions {
 // Throws TlsError naming the file that failed.
 CtxPtr make_server_context(const std::string& cert_file, const std::string& ca_file, const std::string& key_file,
                            const ServerOptions& options = {});
+
+// A context with only the web certificate, for a separate HTTPS port ([WEB] https): the broad HTTPS parameter set,
+// the cert file's chain, the given ALPN list. Throws TlsError naming the file that failed.
+CtxPtr make_web_context(const WebCertificate& web, const std::vector<std::string>& alpn);
 
 // Client context with the same parameter lists, the given ALPN list, no verification by the library (callers
 // check the chain and the key hash themselves, transport §3.4).

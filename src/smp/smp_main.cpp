@@ -1,6 +1,9 @@
 // `smp-server` command line (server-operations.md §1.1–1.10, §6.5–6.7): init, cert, start, delete, journal,
 // database. Texts printed to operators are the reference's (simplexmq: Server/Main.hs, Server/CLI.hs,
 // Server/Env/STM.hs); help follows optparse-applicative's layout with the reference's descriptions.
+// Deliberate deviation (spec §8 Q14, which says the reference exits): when [WEB] https is set and its cert/key
+// files are missing, start names each missing file and the fix, then serves SMP without the HTTPS site.
+// Invalid or non-RSA-4096 web credentials still end start, as in the reference.
 #include "smp/smp_main.hpp"
 
 #include <arpa/inet.h>
@@ -25,6 +28,8 @@
 #include "core/control_port.hpp"
 #include "core/metrics_http.hpp"
 #include "core/stats_csv.hpp"
+#include "core/web_server.hpp"
+#include "core/web_site.hpp"
 #include "smp/smp_config.hpp"
 #include "smp/smp_control.hpp"
 #include "smp/smp_init.hpp"
@@ -987,13 +992,7 @@ class SmpCli {
         (!cfg.new_queues ? "NOT allowed" : cfg.create_password ? "requires password" : "allowed"));
 
     if (cfg.web.static_path) {
-      // Site generation comes with the web issue; the directory is made now so the path is checked early.
-      std::error_code ec;
-      fsys::create_directories(*cfg.web.static_path, ec);
-      if (ec) {
-        err(fmt::format("{}: {}", *cfg.web.static_path, ec.message()));
-        return 1;
-      }
+      if (int rc = generate_web_site(cfg, journal)) return rc;
     } else {
       LOG_WARN("No server static path set");
     }
@@ -1032,7 +1031,16 @@ class SmpCli {
     tls::ServerOptions tls_options;
     tls_options.request_client_cert = cfg.accept_service_credentials;
     tls::CtxPtr ctx = cli::load_server_credentials(paths_.cfg, "SMP", tls_options);
-    if (int rc2 = check_https_credentials(cfg.web)) return rc2;
+    bool web_https = false;
+    if (int rc2 = check_https_credentials(cfg.web, web_https)) return rc2;
+    // §5.5: [WEB] https on an SMP port shares it: ClientHellos with SNI get the web certificate and the site.
+    const bool shared_https = web_https && cfg.web.static_path &&
+                              std::find(cfg.ports.begin(), cfg.ports.end(), *cfg.web.https) != cfg.ports.end();
+    if (shared_https) {
+      LOG_DEBUG("Allocated web server resources");
+      tls_options.web = tls::WebCertificate{*cfg.web.cert, *cfg.web.key, {"h2", "http/1.1"}};
+      ctx = cli::load_server_credentials(paths_.cfg, "SMP", tls_options);
+    }
     // Messages are kept whenever queues are: in the durable journal (DECISIONS.md "Message storage").
     if ((cfg.store_log && cfg.restore_messages) || journal) {
       auto j = open_message_journal(relay->state(), cfg, journal, skip_warnings);
@@ -1097,7 +1105,24 @@ class SmpCli {
     options.log_tls_errors = cfg.log_tls_errors;
     cli::ServerIdentity id = cli::load_server_identity(paths_.cfg);
     relay->set_identity(RelayIdentity{id.key_hash, id.cert_chain, id.online_key});
-    net::Handler handler = [relay](net::ConnectionPtr conn) { return relay->serve(std::move(conn)); };
+    std::optional<fsys::path> shared_site;
+    if (shared_https) shared_site = *cfg.web.static_path;
+    net::Handler handler = [relay, shared_site](net::ConnectionPtr conn) {
+      if (shared_site && conn->sni_used()) return web::serve_connection(std::move(conn), *shared_site);
+      return relay->serve(std::move(conn));
+    };
+    // [WEB] http, and https on its own port (simplexmq: Server/Main.hs runWebServer).
+    auto web_listeners = std::make_shared<web::Listeners>();
+    web::ListenOptions web_options;
+    if (cfg.web.static_path) {
+      web_options.root = *cfg.web.static_path;
+      web_options.http = cfg.web.http;
+      if (web_https && !shared_https) {
+        web_options.https = cfg.web.https;
+        web_options.https_ctx = tls::make_web_context(tls::WebCertificate{*cfg.web.cert, *cfg.web.key, {}},
+                                                      {"h2", "http/1.1"});
+      }
+    }
     // Statistics outputs (server-operations.md §5.1–§5.3) and the metrics over HTTP (our extension).
     auto timers = std::make_shared<stats::Timers>();
     auto metrics_server = std::make_shared<std::unique_ptr<metrics_http::Server>>();
@@ -1163,12 +1188,14 @@ class SmpCli {
     auto cport = control_port_hook(cfg, relay, queue_log, save_server_stats, [listener] {
       return *listener ? (*listener)->socket_counts() : std::vector<SocketCounts>{};
     });
-    cli::ServeHooks hooks{[relay, start_stats, cport](asio::io_context& io) {
+    cli::ServeHooks hooks{[relay, start_stats, cport, web_listeners, web_options](asio::io_context& io) {
                             cport->start(io);  // first: a port in use stops the start before anything runs
                             relay->start_housekeeping(io);
                             start_stats(io);
+                            web_listeners->start(io, web_options);
                           },
-                          [relay, timers, metrics_server, cport] {
+                          [relay, timers, metrics_server, cport, web_listeners] {
+                            web_listeners->stop();
                             timers->stop();
                             if (*metrics_server) (*metrics_server)->stop();
                             cport->stop();
@@ -1276,25 +1303,32 @@ class SmpCli {
     return 0;
   }
 
-  // [WEB] https + cert + key (simplexmq: Server/Env/STM.hs newEnv): the files must exist, load, and the leaf
-  // must be an RSA key of at least 4096 bits. Returns the exit code or 0.
-  static int check_https_credentials(const config::WebConfig& web) {
+  // [WEB] https + cert + key (simplexmq: Server/Env/STM.hs newEnv): the files must load, and the leaf must be an
+  // RSA key of at least 4096 bits, else start ends as in the reference. Missing files are our deviation from the
+  // reference (spec §8 Q14, which exits): the server says which files are missing and how to fix it, then serves
+  // SMP without the HTTPS site. Returns the exit code or 0; usable: the web certificate can be served.
+  static int check_https_credentials(const config::WebConfig& web, bool& usable) {
+    usable = false;
     if (!web.https || !web.cert || !web.key) return 0;
     const char* lets_encrypt =
         "Use Let's Encrypt to generate: certbot certonly --standalone -d yourdomainname --key-type rsa "
         "--rsa-key-size 4096";
-    std::string missing;
-    for (const auto& f : {*web.cert, *web.key}) {
-      if (fsys::exists(f)) continue;
-      missing += (missing.empty() ? "" : ", ") + f;
-    }
+    std::vector<std::pair<const char*, std::string>> missing;
+    for (const auto& [key, f] : {std::pair{"cert", *web.cert}, std::pair{"key", *web.key}})
+      if (!fsys::exists(f)) missing.emplace_back(key, f);
     if (!missing.empty()) {
       out("----------");
-      out("Error: no HTTPS credentials: " + missing);
+      out("Warning: no HTTPS credentials, the web site is not served on port " + std::to_string(*web.https) + ".");
+      for (const auto& [key, f] : missing)
+        out(fmt::format("Missing file: {} ([WEB] {} in smp-server.ini)", fsys::absolute(f).string(), key));
       out("Server should serve static pages to show connection links in the browser.");
-      out(lets_encrypt);
+      out("To fix: put the certificate and its key at these paths (or change [WEB] cert and key), e.g. from Let's "
+          "Encrypt:");
+      out("certbot certonly --standalone -d yourdomainname --key-type rsa --rsa-key-size 4096");
+      out("or comment out `https` in smp-server.ini to run without the HTTPS site.");
+      out("Serving SMP without the HTTPS site.");
       out("----------");
-      return 1;
+      return 0;
     }
     std::vector<tls::X509Ptr> chain;
     bool loaded = false;
@@ -1313,6 +1347,28 @@ class SmpCli {
       out("Error: unsupported HTTPS credentials, required 4096-bit RSA");
       out(lets_encrypt);
       out("----------");
+      return 1;
+    }
+    usable = true;
+    return 0;
+  }
+
+  // The site under [WEB] static_path, written at every start (server-operations.md §5.5, simplexmq SMPWeb.hs).
+  int generate_web_site(const SmpConfig& cfg, bool journal) const {
+    web::SmpPublicConfig pc;
+    pc.persistence = !cfg.store_log && !journal      ? "In-memory only"
+                     : !journal && !cfg.restore_messages ? "Queues"
+                                                          : "Queues and messages";
+    pc.message_expiration = 86400 * cfg.expire_messages_days;
+    pc.stats_enabled = cfg.log_stats;
+    pc.new_queues_allowed = cfg.new_queues;
+    pc.basic_auth_enabled = cfg.create_password.has_value();
+    try {
+      web::generate_site(*cfg.web.static_path, web::Role::smp,
+                         web::smp_substs(pc, cfg.information, web::onion_host(cfg.host)));
+    } catch (const std::exception& e) {
+      err(fmt::format("Error: cannot generate the web site in {} ([WEB] static_path): {}", *cfg.web.static_path,
+                      e.what()));
       return 1;
     }
     return 0;

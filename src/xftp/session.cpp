@@ -6,7 +6,7 @@
 
 #include "core/fsutil.hpp"
 #include "core/log.hpp"
-#include "core/static_files.hpp"
+#include "core/web_server.hpp"
 
 namespace sr::xftp {
 
@@ -93,24 +93,16 @@ asio::awaitable<void> Conn::on_exchange(ExchangePtr ex) {
 }
 
 asio::awaitable<void> Conn::static_page(const ExchangePtr& ex) {
-  // The reference leaves such a stream unanswered (§4.2); a 404 lets the client move on.
-  std::optional<web::StaticFile> file;
-  if (ctx->static_path) file = web::resolve_static_file(*ctx->static_path, ex->request().path);
-  std::string body;
-  if (file) {
-    try {
-      body = fs::read_file(file->path);
-    } catch (const fs::FileError&) {
-      file.reset();
-    }
-  }
-  if (!file) {
-    auto r = ex->respond(404, Headers{{"content-type", "text/plain"}}, Bytes());
-    co_await std::move(r);
-    co_return;
-  }
-  auto r = ex->respond(200, Headers{{"content-type", file->mime}}, Bytes(body.begin(), body.end()));
-  co_await std::move(r);
+  // The reference leaves an unknown path unanswered (§4.2); a 404 lets the client move on.
+  const auto& req = ex->request();
+  const std::string* accept = req.header("accept-encoding");
+  web::Response r = ctx->static_path
+                        ? web::static_response(*ctx->static_path, "GET", req.path,
+                                               accept != nullptr && accept->find("gzip") != std::string::npos)
+                        : web::Response{404, {{"content-type", "text/plain"}}, {}};
+  if (r.status != 200) r = web::Response{404, {{"content-type", "text/plain"}}, {}};
+  auto done = ex->respond(r.status, Headers(r.headers.begin(), r.headers.end()), Bytes(r.body.begin(), r.body.end()));
+  co_await std::move(done);
 }
 
 asio::awaitable<void> Conn::command(const ExchangePtr& ex, const Bytes& head, const ProcessCommand& p) {
