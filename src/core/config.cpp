@@ -100,6 +100,23 @@ std::string toml_value_text(const toml::node& value, std::string_view context) {
 
 bool valid_password(std::string_view pw) { return !pw.empty() && valid_basic_auth(pw); }
 
+std::optional<ListenAddress> parse_listen_address(std::string_view s) {
+  const size_t colon = s.rfind(':');
+  if (colon == std::string_view::npos) return std::nullopt;
+  std::string_view host = s.substr(0, colon), port = s.substr(colon + 1);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  ListenAddress a;
+  a.host = host.empty() ? "127.0.0.1" : std::string(host);
+  unsigned p = 0;
+  auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
+  if (ec != std::errc() || end != port.data() + port.size() || p == 0 || p > 65535) return std::nullopt;
+  a.port = static_cast<uint16_t>(p);
+  unsigned char buf[sizeof(in6_addr)];
+  if (::inet_pton(AF_INET, a.host.c_str(), buf) != 1 && ::inet_pton(AF_INET6, a.host.c_str(), buf) != 1)
+    return std::nullopt;
+  return a;
+}
+
 std::optional<uint64_t> parse_size(std::string_view text) {
   static constexpr std::pair<std::string_view, int> units[] = {{"gb", 30}, {"mb", 20}, {"kb", 10}};
   int shift = 0;

@@ -91,6 +91,14 @@ std::optional<std::vector<uint16_t>> parse_ports(std::string_view text);
 // 127.0.0.1 (superset, spec §8 Q7). Used for `[PROXY] socks_proxy` and `init --socks-proxy`.
 std::optional<std::string> parse_socks_proxy(std::string_view text);
 
+// A local listening address for our HTTP extensions (`prometheus_address`): "127.0.0.1:9090", "[::1]:9090" or
+// ":9090" (= 127.0.0.1:9090); the host must be a literal IP address. nullopt when malformed.
+struct ListenAddress {
+  std::string host;
+  uint16_t port = 0;
+};
+std::optional<ListenAddress> parse_listen_address(std::string_view s);
+
 // [INFORMATION] (spec §3.3, §5.6): shared by both roles.
 struct ServerInformation {
   std::optional<std::string> source_code, usage_conditions, condition_amendments, server_country, op, op_country,

@@ -10,23 +10,6 @@
 
 namespace sr::metrics_http {
 
-std::optional<Address> parse_address(std::string_view s) {
-  const size_t colon = s.rfind(':');
-  if (colon == std::string_view::npos) return std::nullopt;
-  std::string_view host = s.substr(0, colon), port = s.substr(colon + 1);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  Address a;
-  a.host = host.empty() ? "127.0.0.1" : std::string(host);
-  unsigned p = 0;
-  auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
-  if (ec != std::errc() || end != port.data() + port.size() || p == 0 || p > 65535) return std::nullopt;
-  a.port = static_cast<uint16_t>(p);
-  asio::error_code aec;
-  asio::ip::make_address(a.host, aec);
-  if (aec) return std::nullopt;
-  return a;
-}
-
 namespace {
 
 std::string reply(std::string_view status, std::string_view type, std::string_view body) {

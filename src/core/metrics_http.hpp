@@ -12,14 +12,11 @@
 
 #include <asio.hpp>
 
+#include "core/config.hpp"
+
 namespace sr::metrics_http {
 
-struct Address {
-  std::string host;  // literal IP address
-  uint16_t port = 0;
-};
-// "127.0.0.1:9090", "[::1]:9090" or ":9090" (= 127.0.0.1:9090); nullopt when malformed.
-std::optional<Address> parse_address(std::string_view s);
+using Address = config::ListenAddress;  // config::parse_listen_address
 
 // The reply to one request head (request line and headers, without the body): the whole HTTP response.
 std::string respond(std::string_view request_head, const std::function<std::string()>& render);

@@ -11,7 +11,6 @@
 #include <string_view>
 #include <vector>
 
-#include <asio.hpp>
 
 namespace sr::stats {
 
@@ -44,17 +43,5 @@ std::string rts_options(const char* env);
 // Threads of this process (/proc/self/task), for simplex_*_threads_total.
 int64_t thread_count();
 
-// Repeating tasks on the server's io_context (statistics rows, metrics file, backups). Each task's timer lives
-// in its coroutine, so none outlives the io_context; stop() cancels them all.
-class Timers {
- public:
-  void every(asio::io_context& io, std::chrono::seconds first, std::chrono::seconds period,
-             std::function<void()> work);
-  void stop();
-
- private:
-  std::vector<std::weak_ptr<asio::steady_timer>> timers_;
-  std::shared_ptr<bool> stopped_ = std::make_shared<bool>(false);
-};
 
 }  // namespace sr::stats

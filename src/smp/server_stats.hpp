@@ -10,13 +10,12 @@
 #include <string_view>
 #include <variant>
 
+#include "core/period_stats.hpp"
+
 namespace sr::smp {
 
-// Distinct active queues in the current day / week / month, as hashes of their recipient ids (hash_queue_id).
-struct PeriodStats {
-  std::set<int64_t> day, week, month;
-  friend bool operator==(const PeriodStats&, const PeriodStats&) = default;
-};
+// Distinct active queues in the current day / week / month, as hashes of their recipient ids.
+using stats::PeriodStats;
 
 // Proxy (PFWD / RFWD) session and forwarding counters.
 struct ProxyStats {
@@ -61,9 +60,8 @@ std::string encode_stats(const ServerStatsData& d);
 // `line 25 "msgSentAuth=0": expected msgSent=`.
 std::variant<ServerStatsData, std::string> parse_stats(std::string_view text);
 
-// The value kept in the period sets for a queue: Haskell hashable-1.4.3 `hash` of the raw id bytes (what
-// simplexmq 6.5.5 builds resolve; FNV-1 64-bit salted with the length), so sets stay compatible both ways.
-int64_t hash_queue_id(std::span<const uint8_t> id);
+// The value kept in the period sets for a queue.
+inline int64_t hash_queue_id(std::span<const uint8_t> id) { return stats::hash_entity_id(id); }
 
 // Writes the file atomically; throws fs::FileError.
 void save_stats(const std::filesystem::path& f, const ServerStatsData& d);

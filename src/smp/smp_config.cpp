@@ -57,7 +57,7 @@ void read_store_log(const Source& src, SmpConfig& c) {
   }
   // Our extension: the same metrics over HTTP (GET /metrics) on a local address, "127.0.0.1:9090".
   if (const ini::Value* v = src.find(S, "prometheus_address")) {
-    if (!metrics_http::parse_address(v->text))
+    if (!config::parse_listen_address(v->text))
       src.invalid(S, "prometheus_address", *v, "an IP address and port, e.g. 127.0.0.1:9090");
     c.prometheus_address = v->text;
   }

@@ -28,6 +28,7 @@
 #include "core/control_port.hpp"
 #include "core/metrics_http.hpp"
 #include "core/stats_csv.hpp"
+#include "core/stats_timers.hpp"
 #include "core/web_server.hpp"
 #include "core/web_site.hpp"
 #include "smp/smp_config.hpp"
@@ -1180,7 +1181,7 @@ class SmpCli {
         });
       }
       if (prometheus_address) {
-        const auto addr = metrics_http::parse_address(*prometheus_address);  // checked when the config was read
+        const auto addr = config::parse_listen_address(*prometheus_address);  // checked when the config was read
         *metrics_server = std::make_unique<metrics_http::Server>(io, *addr, render_metrics);
         LOG_NOTE("Prometheus metrics served at http://{}/metrics", *prometheus_address);
       }

@@ -11,7 +11,7 @@ using S = FileServerStatsData;
 
 void FileServerStatsData::note_download(std::span<const uint8_t> sender_id) {
   ++fileDownloads;
-  const int64_t h = smp::hash_queue_id(sender_id);
+  const int64_t h = stats::hash_entity_id(sender_id);
   filesDownloaded.day.insert(h);
   filesDownloaded.week.insert(h);
   filesDownloaded.month.insert(h);
@@ -179,7 +179,7 @@ std::variant<S, std::string> parse_file_stats(std::string_view text) {
       if (ids) {
         auto b = base64url_decode(item);
         if (item.empty() || !b) return (err = fail("base64url ids"), false);
-        out.insert(smp::hash_queue_id(*b));
+        out.insert(stats::hash_entity_id(*b));
       } else {
         auto i = signed_int(item);
         if (!i) return (err = fail("integers"), false);

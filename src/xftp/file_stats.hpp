@@ -10,11 +10,11 @@
 #include <string_view>
 #include <variant>
 
-#include "smp/server_stats.hpp"  // PeriodStats and the id hash shared with the SMP statistics
+#include "core/period_stats.hpp"
 
 namespace sr::xftp {
 
-using smp::PeriodStats;
+using stats::PeriodStats;
 
 struct FileServerStatsData {
   int64_t fromTime = 0;  // Unix seconds

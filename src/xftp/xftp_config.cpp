@@ -28,7 +28,7 @@ XftpConfig load_xftp_config(const config::Source& src) {
   }
   // Our extension: the same metrics over HTTP (GET /metrics) on a local address, "127.0.0.1:9090".
   if (const ini::Value* v = src.find(STORE, "prometheus_address")) {
-    if (!metrics_http::parse_address(v->text))
+    if (!config::parse_listen_address(v->text))
       src.invalid(STORE, "prometheus_address", *v, "an IP address and port, e.g. 127.0.0.1:9090");
     c.prometheus_address = v->text;
   }

@@ -23,6 +23,7 @@
 #include "core/log.hpp"
 #include "core/metrics_http.hpp"
 #include "core/stats_csv.hpp"
+#include "core/stats_timers.hpp"
 #include "core/server.hpp"
 #include "core/chunk_store.hpp"
 #include "core/control_port.hpp"
@@ -632,7 +633,7 @@ int Cli::start(const std::vector<std::string>& args) const {
       });
     }
     if (cfg.prometheus_address) {
-      *metrics_server = std::make_unique<metrics_http::Server>(io, *metrics_http::parse_address(*cfg.prometheus_address),
+      *metrics_server = std::make_unique<metrics_http::Server>(io, *config::parse_listen_address(*cfg.prometheus_address),
                                                                render_metrics);
       LOG_NOTE("Prometheus metrics served at http://{}/metrics", *cfg.prometheus_address);
     }

@@ -293,16 +293,16 @@ TEST_CASE("XFTP Prometheus text is the reference's", "[stats-formats]") {
 }
 
 TEST_CASE("metrics over HTTP: address parsing and responses", "[stats-formats]") {
-  auto a = metrics_http::parse_address("127.0.0.1:9090");
+  auto a = config::parse_listen_address("127.0.0.1:9090");
   REQUIRE(a);
   CHECK((a->host == "127.0.0.1" && a->port == 9090));
-  auto v6 = metrics_http::parse_address("[::1]:9100");
+  auto v6 = config::parse_listen_address("[::1]:9100");
   REQUIRE(v6);
   CHECK(v6->host == "::1");
-  CHECK(metrics_http::parse_address(":9090")->host == "127.0.0.1");
-  CHECK_FALSE(metrics_http::parse_address("localhost:9090"));
-  CHECK_FALSE(metrics_http::parse_address("127.0.0.1"));
-  CHECK_FALSE(metrics_http::parse_address("127.0.0.1:70000"));
+  CHECK(config::parse_listen_address(":9090")->host == "127.0.0.1");
+  CHECK_FALSE(config::parse_listen_address("localhost:9090"));
+  CHECK_FALSE(config::parse_listen_address("127.0.0.1"));
+  CHECK_FALSE(config::parse_listen_address("127.0.0.1:70000"));
 
   auto render = [] { return std::string("m 1\n"); };
   CHECK(metrics_http::respond("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", render) ==
