@@ -140,6 +140,22 @@ check "stopscript backs up the store log as smp" sh -c \
 check "stopscript refuses after a failed stop" sh -c \
   '! SERVICE_RESULT=exit-code EXIT_STATUS=1 simplex-servers-stopscript smp-server'
 
+# --- The Docker image's runtime stage installs exactly the libraries the binary links (no engine needed to check):
+# every shared library of the packaged binary must come from a package in its apt-get line or in debian-slim.
+docker_runtime_ok() {
+  local wanted have lib pkg missing=
+  wanted=$(awk '/^FROM .*-slim/ {rt=1} rt && /apt-get install/ {on=1} on {print} on && !/\\$/ {on=0}' \
+    packaging/docker/Dockerfile | tr ' \\' '\n\n' | grep -E '^lib|^zlib' | sort -u)
+  have="$wanted libc6 libgcc-s1 libstdc++6"  # in debian:bookworm-slim
+  for lib in $(ldd /usr/bin/simplex-relay | awk '/=>/ {print $3}'); do
+    pkg=$(dpkg -S "$lib" 2>/dev/null || dpkg -S "${lib#/usr}" 2>/dev/null || dpkg -S "/usr$lib" 2>/dev/null)
+    pkg=${pkg%%:*}
+    { [ -n "$pkg" ] && grep -qwF -- "$pkg" <<<"$have"; } || missing+=" $lib(${pkg:-?})"
+  done
+  [ -z "$missing" ] || { echo "    not installed by the Dockerfile's runtime stage:$missing"; return 1; }
+}
+check "Dockerfile runtime stage provides every linked library" docker_runtime_ok
+
 # --- Docker entrypoints, without a Docker engine: the image's paths are bind-mounted in a mount namespace and the
 # network is a fresh namespace with unprivileged low ports, as Docker gives a container. The entrypoint runs as the
 # service user, initialises from the environment and execs the server, which must listen and stop on SIGINT.
