@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <csignal>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <string>
@@ -349,4 +350,61 @@ TEST_CASE("xftp-server serves its file page over SNI connections, [WEB] http and
   REQUIRE(pg.header("content-encoding") != nullptr);
   CHECK(gunzip(std::string(pg.body.begin(), pg.body.end())) == file_page);
   stop(*p);
+}
+
+namespace {
+
+// The full path of a program on PATH, empty when it is not installed.
+fsys::path on_path(const std::string& name) {
+  const char* path = std::getenv("PATH");
+  std::string_view rest = path ? path : "";
+  while (!rest.empty()) {
+    const size_t colon = rest.find(':');
+    const fsys::path candidate = fsys::path(rest.substr(0, colon)) / name;
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+    if (colon == std::string_view::npos) break;
+    rest.remove_prefix(colon + 1);
+  }
+  return {};
+}
+
+}  // namespace
+
+TEST_CASE("the link page draws a QR code of the link that a scanner reads back", "[web-qr]") {
+  const fsys::path node = on_path("node"), zbarimg = on_path("zbarimg");
+  if (node.empty() || zbarimg.empty()) {
+    WARN("node or zbarimg is not installed (apt-get install nodejs zbar-tools): the QR code is not checked");
+    return;
+  }
+  const uint16_t http_port = free_port();
+  Relay relay([&](StartDirs& d) { d.add_to_section("WEB", "http = " + std::to_string(http_port) + "\n"); });
+
+  // The page loads the encoder before the script that uses it, and has the place for the code.
+  auto page = http(http_port, request("/contact/"));
+  REQUIRE(page.status == 200);
+  const size_t qr_script = page.body.find("<script src=\"/media/qrcode.js\""),
+               link_script = page.body.find("<script src=\"/media/link.js\"");
+  REQUIRE(qr_script != std::string::npos);
+  CHECK(qr_script < link_script);
+  CHECK(contains(page.body, "id=\"qr\""));
+  CHECK(contains(http(http_port, request("/media/link.js")).body, "SimplexQR.svg(links.app"));
+
+  // The encoder as served: qr_check.js encodes short and long links with it, draws them as SVG, and decodes the
+  // images with zbarimg.
+  auto js = http(http_port, request("/media/qrcode.js"));
+  REQUIRE(js.status == 200);
+  CHECK(contains(js.headers["content-type"], "javascript"));
+  const fsys::path work = relay.d.log / "qr";
+  fsys::create_directories(work);
+  write_text(work / "qrcode.js", js.body);
+  const auto r = run({node.string(), (fixtures_dir().parent_path() / "web" / "qr_check.js").string(),
+                      (work / "qrcode.js").string(), work.string()},
+                     {}, "", std::chrono::seconds(300));
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(contains(r.out, "ok short link"));
+  CHECK(contains(r.out, "ok contact link"));
+  CHECK(contains(r.out, "ok long invitation"));
+  CHECK(contains(r.out, "83 codes checked, 0 failed"));
+  stop(*relay.proc);
 }
