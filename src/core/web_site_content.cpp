@@ -148,7 +148,7 @@ constexpr std::string_view kLinkJs = R"js("use strict";
     document.getElementById("https-link").textContent = links.https;
     // The app reads the simplex: form directly; it already names this server for short links.
     var qr = document.getElementById("qr");
-    if (window.SimplexQR) qr.innerHTML = window.SimplexQR.svg(links.app, "QR code of the SimpleX link");
+    if (window.SimplexQR) qr.innerHTML = window.SimplexQR.svg(links.https, "QR code of the SimpleX link");
     var copy = document.getElementById("copy");
     copy.onclick = function () {
       var done = function () { document.getElementById("copied").textContent = "Copied"; };

@@ -387,7 +387,7 @@ TEST_CASE("the link page draws a QR code of the link that a scanner reads back",
   REQUIRE(qr_script != std::string::npos);
   CHECK(qr_script < link_script);
   CHECK(contains(page.body, "id=\"qr\""));
-  CHECK(contains(http(http_port, request("/media/link.js")).body, "SimplexQR.svg(links.app"));
+  CHECK(contains(http(http_port, request("/media/link.js")).body, "SimplexQR.svg(links.https"));
 
   // The encoder as served: qr_check.js encodes short and long links with it, draws them as SVG, and decodes the
   // images with zbarimg.
