@@ -146,7 +146,8 @@ constexpr std::string_view kLinkJs = R"js("use strict";
     var links = appLink(window.location);
     document.getElementById("app-link").href = links.app;
     document.getElementById("https-link").textContent = links.https;
-    // The app reads the simplex: form directly; it already names this server for short links.
+    // The https form, as the reference's page encodes it: a phone camera opens it (in the browser, or in the app
+    // through the well-known app links), and the app's own scanner reads it too.
     var qr = document.getElementById("qr");
     if (window.SimplexQR) qr.innerHTML = window.SimplexQR.svg(links.https, "QR code of the SimpleX link");
     var copy = document.getElementById("copy");
