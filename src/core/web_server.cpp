@@ -1,6 +1,7 @@
 #include "core/web_server.hpp"
 
-#include <zlib.h>
+#include "core/deflate.hpp"
+
 
 #include <array>
 #include <cctype>
@@ -70,22 +71,7 @@ std::optional<RequestHead> parse_request_head(std::string_view head) {
 
 // ---- responses --------------------------------------------------------------------------------------------------
 
-std::string gzip(std::string_view text) {
-  z_stream zs{};
-  // windowBits 15 + 16: a gzip header and trailer instead of zlib's.
-  if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-    throw std::runtime_error("deflateInit2 failed");
-  std::string out(deflateBound(&zs, static_cast<uLong>(text.size())), '\0');
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
-  zs.avail_in = static_cast<uInt>(text.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  const int rc = deflate(&zs, Z_FINISH);
-  out.resize(zs.total_out);
-  deflateEnd(&zs);
-  if (rc != Z_STREAM_END) throw std::runtime_error("deflate failed");
-  return out;
-}
+std::string gzip(std::string_view text) { return deflate(text, DeflateFraming::Gzip); }
 
 namespace {
 

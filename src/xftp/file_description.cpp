@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "core/deflate.hpp"
 #include "xftp/protocol.hpp"
 
 namespace sr::xftp {
@@ -694,23 +695,6 @@ FileDescription decode_file_description(std::string_view yaml, std::optional<Fil
 
 namespace {
 
-std::string deflate_raw(std::string_view in) {
-  z_stream zs{};
-  if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-    throw std::runtime_error("deflateInit2 failed");
-  }
-  std::string out(deflateBound(&zs, static_cast<uLong>(in.size())), '\0');
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  zs.avail_in = static_cast<uInt>(in.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  const int rc = deflate(&zs, Z_FINISH);
-  out.resize(zs.total_out);
-  deflateEnd(&zs);
-  if (rc != Z_STREAM_END) throw std::runtime_error("deflate failed");
-  return out;
-}
-
 constexpr size_t kMaxInflated = 1 << 24;  // descriptions are kilobytes; refuse inflation bombs
 
 std::string inflate_raw(const Bytes& in) {
@@ -737,7 +721,7 @@ std::string inflate_raw(const Bytes& in) {
 }  // namespace
 
 std::string encode_web_fragment(const FileDescription& fd) {
-  return base64url_encode(as_bytes(deflate_raw(encode_file_description(fd))));
+  return base64url_encode(as_bytes(deflate(encode_file_description(fd), DeflateFraming::Raw)));
 }
 
 FileDescription decode_web_fragment(std::string_view fragment) {
